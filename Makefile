@@ -1,0 +1,33 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench install clean lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make demo: build the demo company, load it, run every analysis, write the report.
+demo: $(STAMP)
+	$(BIN)/salesintel demo --db demo/salesintel.duckdb --report demo/report.html
+
+## make test: the whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[bench]"
+	$(BIN)/python bench/load_orders.py
+	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/clv.py
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache

@@ -1,0 +1,3 @@
+from salesintel.cli import main
+
+main()

@@ -1,0 +1,192 @@
+"""Mappings: how a real export's columns become salesintel's canonical columns, without editing the file.
+
+A mapping is YAML. The short form maps one file to the table named on the command line::
+
+    rename: {Kundennummer: customer_id, Umsatz: amount}
+    constants: {channel: store}
+    dates: {ordered_at: "%d.%m.%Y"}
+    values: {status: {Interessent: prospect, Kunde: customer}}
+
+The full form reads one file into several tables (see examples/online_retail.yaml)::
+
+    source: {format: whitespace, header: auto, columns: [customer_id, date, cds, dollars], encoding: utf-8}
+    tables:
+      orders:
+        columns:
+          order_id: {concat: [customer_id, date], separator: "-"}
+          line: {sequence_within: [customer_id, date]}
+          ordered_at: {column: date, date_format: "%Y%m%d"}
+          amount: dollars
+      customers:
+        repeated_keys: merge   # many source rows per key are expected: keep the last, count the rest
+        columns: {customer_id: customer_id}
+
+A column spec is a source column name or a mapping with one of ``column``, ``constant``, ``concat``
+(with ``separator``), ``multiply`` (a list of numeric columns) or ``sequence_within`` (1, 2, ... per group
+in file order), plus optional ``date_format`` (strptime codes), ``values`` (a lookup) and ``default``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import yaml
+
+from salesintel import schema
+from salesintel.errors import MappingError
+from salesintel.ingest.read import LINE, SourceOptions
+from salesintel.store.staging import try_strptime
+
+_KINDS = ("column", "constant", "concat", "multiply", "sequence_within")
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    """How one canonical table is built from the source columns."""
+
+    table: str
+    columns: dict[str, Any] = field(default_factory=dict)
+    passthrough: bool = True  # source columns already named canonically are kept
+    merge_repeated_keys: bool = False
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A parsed mapping file: how to read the source and which tables it fills."""
+
+    source: SourceOptions
+    tables: tuple[TableMapping, ...]
+
+
+def identity(table: str, source: SourceOptions = SourceOptions()) -> Mapping:
+    """The mapping used without --mapping: the file's columns already have canonical names."""
+    return Mapping(source, (TableMapping(schema.get(table).name),))
+
+
+def load_mapping(path: Path, table: str | None, overrides: SourceOptions | None = None) -> Mapping:
+    """Parse a mapping file; ``table`` is the command line's table (required for the short form)."""
+    try:
+        spec = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise MappingError(f"no such mapping file: {path}") from None
+    except yaml.YAMLError as exc:
+        raise MappingError(f"mapping {Path(path).name} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(spec, dict):
+        raise MappingError(f"mapping {Path(path).name} must be a YAML mapping of keys to values")
+    source = _source_options(spec.get("source") or {}, overrides)
+    if "tables" in spec:
+        tables = tuple(_table_mapping(name, body or {}) for name, body in spec["tables"].items())
+        if table:
+            tables = tuple(t for t in tables if t.table == table) or _missing(path, table)
+        return Mapping(source, tables)
+    if not table:
+        raise MappingError(f"mapping {Path(path).name} has no 'tables:' section; name the table to load")
+    return Mapping(source, (_short_form(schema.get(table).name, spec),))
+
+
+def _missing(path: Path, table: str):
+    raise MappingError(f"mapping {Path(path).name} has no section for table {table!r}")
+
+
+def _source_options(spec: dict, overrides: SourceOptions | None) -> SourceOptions:
+    opts = SourceOptions(
+        format=spec.get("format"),
+        delimiter=spec.get("delimiter"),
+        encoding=spec.get("encoding", "utf-8"),
+        header=spec.get("header", True),
+        column_names=tuple(spec["columns"]) if spec.get("columns") else None,
+    )
+    if overrides:
+        opts = SourceOptions(
+            format=overrides.format or opts.format,
+            delimiter=overrides.delimiter or opts.delimiter,
+            encoding=overrides.encoding if overrides.encoding != "utf-8" else opts.encoding,
+            header=opts.header,
+            column_names=opts.column_names,
+        )
+    return opts
+
+
+def _table_mapping(name: str, body: dict) -> TableMapping:
+    table = schema.get(name)
+    columns = body.get("columns") or {}
+    unknown = sorted(set(columns) - set(table.names))
+    if unknown:
+        raise MappingError(f"mapping for {name} names columns that {name} does not have: {', '.join(unknown)}")
+    merge = body.get("repeated_keys", "reject")
+    if merge not in ("reject", "merge"):
+        raise MappingError(f"repeated_keys for {name} must be 'reject' or 'merge', not {merge!r}")
+    return TableMapping(name, dict(columns), passthrough=False, merge_repeated_keys=merge == "merge")
+
+
+def _short_form(name: str, spec: dict) -> TableMapping:
+    known = {"rename", "constants", "dates", "values", "defaults", "source", "repeated_keys"}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise MappingError(f"unknown mapping keys: {', '.join(unknown)}; use rename, constants, dates, values, defaults")
+    columns: dict[str, Any] = {}
+    for src, dst in (spec.get("rename") or {}).items():
+        columns[dst] = {"column": src}
+    for dst, value in (spec.get("constants") or {}).items():
+        columns[dst] = {"constant": value}
+    for key, option in (("dates", "date_format"), ("values", "values"), ("defaults", "default")):
+        for dst, value in (spec.get(key) or {}).items():
+            columns.setdefault(dst, {"column": dst})[option] = value
+    body = {"columns": columns, "repeated_keys": spec.get("repeated_keys", "reject")}
+    mapped = _table_mapping(name, body)
+    return TableMapping(name, mapped.columns, passthrough=True, merge_repeated_keys=mapped.merge_repeated_keys)
+
+
+def apply(mapping: TableMapping, src: ir.Table, source_name: str) -> ir.Table:
+    """The source as the target table's columns (all text) plus ``__line``, ready for validation."""
+    target = schema.get(mapping.table)
+    exprs: dict[str, ir.Value] = {}
+    if mapping.passthrough:
+        exprs.update({c: src[c] for c in target.names if c in src.columns})
+    for dst, spec in mapping.columns.items():
+        exprs[dst] = _column(spec, src, source_name).cast("string")
+    return src.select(**exprs, **{LINE: src[LINE]})
+
+
+def _column(spec: Any, src: ir.Table, source_name: str) -> ir.Value:
+    if isinstance(spec, str):
+        spec = {"column": spec}
+    if not isinstance(spec, dict) or sum(k in spec for k in _KINDS) != 1:
+        raise MappingError(f"column spec {spec!r} must name exactly one of: {', '.join(_KINDS)}")
+
+    def col(name: str) -> ir.StringValue:
+        if name not in src.columns:
+            have = ", ".join(c for c in src.columns if c != LINE)
+            raise MappingError(f"the mapping refers to column {name!r}, which {source_name} does not have; it has: {have}")
+        return src[name].cast("string")
+
+    if "column" in spec:
+        value = col(spec["column"])
+    elif "constant" in spec:
+        value = ibis.literal(str(spec["constant"]))
+    elif "concat" in spec:
+        parts = [col(c) for c in spec["concat"]]
+        value = ibis.literal(spec.get("separator", "")).join(parts)
+    elif "multiply" in spec:
+        raw = [col(c) for c in spec["multiply"]]
+        product = raw[0].try_cast("float64")
+        for r in raw[1:]:
+            product = product * r.try_cast("float64")
+        # keep the raw inputs when they are not numbers, so validation names them
+        value = product.cast("string").coalesce(ibis.literal("*").join([r.fill_null("") for r in raw]))
+    else:
+        keys = [col(c) for c in spec["sequence_within"]]
+        value = (ibis.row_number().over(group_by=keys, order_by=src[LINE]) + 1).cast("string")
+    if "values" in spec:
+        lookup = {str(k): str(v) for k, v in (spec["values"] or {}).items()}
+        value = value.substitute(lookup, else_=value)
+    if "date_format" in spec:
+        parsed = try_strptime(value, spec["date_format"]).strftime("%Y-%m-%d %H:%M:%S")
+        value = parsed.coalesce(value)
+    if "default" in spec:
+        value = value.fill_null(str(spec["default"]))
+    return value

@@ -1,0 +1,273 @@
+"""The store: an Ibis connection chosen by URL, embedded DuckDB by default.
+
+Every read and analysis goes through Ibis expressions so the same code runs on
+DuckDB, PostgreSQL or Spark. Engine-specific SQL (upserts, session settings)
+lives in this package and nowhere else.
+
+Example:
+    >>> from salesintel.store import Store
+    >>> store = Store.open("duckdb://:memory:")
+    >>> store.table("orders").count().execute()
+    0
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from salesintel import schema
+from salesintel.config import database_url
+from salesintel.errors import NotFound, UserInputError
+
+__all__ = ["Store", "UpsertCounts", "now_utc"]
+
+
+def now_utc() -> datetime:
+    """The current time as a naive UTC timestamp (the store keeps UTC without zone)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+def _normalise_url(url: str) -> tuple[str, str]:
+    """(engine, ibis URL or path) for a user-given URL or bare file path."""
+    if "://" not in url:
+        return "duckdb", url
+    scheme = url.split("://", 1)[0].lower()
+    if scheme == "duckdb":
+        return "duckdb", url.split("://", 1)[1] or ":memory:"
+    if scheme in ("postgres", "postgresql"):
+        return "postgres", url
+    raise UserInputError(f"unsupported database URL {url!r}; use a .duckdb path, duckdb://PATH or postgres://...")
+
+
+class Store:
+    """A salesintel database: the canonical tables, system tables and analysis results."""
+
+    def __init__(self, con: ibis.BaseBackend, engine: str, url: str) -> None:
+        self.con = con
+        self.engine = engine
+        self.url = url
+
+    # -- opening -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str | None = None, *, create: bool = True) -> "Store":
+        """Open (and by default create) the store at ``url``; see :func:`salesintel.config.database_url`."""
+        url = database_url(url)
+        engine, target = _normalise_url(url)
+        if engine == "duckdb":
+            if target != ":memory:":
+                path = Path(target)
+                if not path.exists() and not create:
+                    raise UserInputError(f"no database at {path}; load data first (salesintel load or salesintel demo)")
+                path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                con = ibis.duckdb.connect(database=target)
+            except Exception as exc:  # duckdb raises IOException for locked or corrupt files
+                raise UserInputError(f"cannot open the database {target}: {str(exc).splitlines()[0]}") from None
+            con.raw_sql("SET TimeZone = 'UTC'")
+            con.raw_sql("SET enable_progress_bar = false")  # salesintel draws its own progress
+        else:
+            try:
+                con = ibis.connect(target)
+            except ModuleNotFoundError:
+                raise UserInputError("PostgreSQL support needs the extra: pip install 'salesintel[postgres]'") from None
+        store = cls(con, engine, url)
+        store.ensure_schema()
+        return store
+
+    def close(self) -> None:
+        disconnect = getattr(self.con, "disconnect", None)
+        if disconnect:
+            disconnect()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- schema --------------------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        """Create every table of the schema that is missing and record the schema version."""
+        existing = set(self.con.list_tables())
+        for table in schema.TABLES.values():
+            if table.name not in existing:
+                self.con.create_table(table.name, schema=schema.ibis_schema(table))
+        if "schema_version" not in existing:
+            self.con.create_table(
+                "schema_version",
+                obj=pa.table({"version": [schema.SCHEMA_VERSION], "applied_at": [now_utc()]}),
+            )
+
+    def schema_version(self) -> int:
+        return int(self.con.table("schema_version").version.max().execute())
+
+    # -- reading -------------------------------------------------------------------------------
+    def table(self, name: str) -> ir.Table:
+        """The Ibis table ``name`` (canonical, system or a stored result)."""
+        try:
+            return self.con.table(name)
+        except Exception:
+            raise NotFound(f"no table {name!r} in {self.url}") from None
+
+    def has_table(self, name: str) -> bool:
+        return name in self.con.list_tables()
+
+    def list_tables(self) -> list[str]:
+        return sorted(self.con.list_tables())
+
+    def count(self, name: str) -> int:
+        return int(self.table(name).count().execute())
+
+    # -- writing -------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.raw_sql("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.raw_sql("ROLLBACK")
+            raise
+        self.con.raw_sql("COMMIT")
+
+    def stage(self, data: pa.Table | ir.Table) -> ir.Table:
+        """Put ``data`` in a temporary table of this engine and return it."""
+        name = f"_stage_{uuid.uuid4().hex[:12]}"
+        return self.con.create_table(name, obj=data, temp=True)
+
+    def drop_stage(self, staged: ir.Table) -> None:
+        self.con.drop_table(table_name(staged), force=True)
+
+    def upsert(self, name: str, rows: ir.Table, key: tuple[str, ...]) -> UpsertCounts:
+        """Replace the rows of ``name`` whose key is in ``rows`` and insert the rest.
+
+        ``rows`` (an expression of this engine) must have unique keys. Counts say how many keys were new,
+        how many replaced a stored row with different values and how many were identical.
+        """
+        target = self.table(name)
+        cols = target.columns
+        if int(target.count().execute()) == 0:  # first load: nothing to compare or replace
+            self.con.insert(name, rows.select(cols))
+            return UpsertCounts(int(self.table(name).count().execute()), 0, 0)
+        staged = self.stage(rows.select(cols))
+        try:
+            counts = _upsert_counts(target, staged, key)
+            key_match = " AND ".join(f't."{k}" = s."{k}"' for k in key)
+            with self.transaction():
+                self.con.raw_sql(f'DELETE FROM "{name}" AS t USING "{table_name(staged)}" AS s WHERE {key_match}')
+                self.con.insert(name, staged)
+        finally:
+            self.drop_stage(staged)
+        return counts
+
+    def delete_where(self, name: str, **equals: str) -> None:
+        """Delete the rows of ``name`` whose columns equal the given values."""
+        where = " AND ".join(f'"{k}" = ?' for k in equals)
+        self._execute_params(f'DELETE FROM "{name}" WHERE {where}', list(equals.values()))
+
+    def append(self, name: str, data: pa.Table | ir.Table) -> None:
+        """Append rows (columns in any order; missing columns become null)."""
+        target = self.table(name)
+        if isinstance(data, pa.Table):
+            data = ibis.memtable(data)
+        data = data.select(*[
+            (data[c].cast(target.schema()[c]) if c in data.columns else ibis.null(target.schema()[c])).name(c)
+            for c in target.columns
+        ])
+        self.con.insert(name, data)
+
+    def write_result(self, name: str, data: pa.Table | ir.Table) -> int:
+        """Store (replace) an analysis result table; returns its row count."""
+        obj = data if isinstance(data, ir.Table) else pa.table(data) if not isinstance(data, pa.Table) else data
+        if isinstance(obj, ir.Table) and self.has_table(name):
+            # the expression may read the table it replaces: build it beside, then swap.
+            tmp = f"{name}__new"
+            self.con.create_table(tmp, obj=obj, overwrite=True)
+            self.con.drop_table(name, force=True)
+            self.con.rename_table(tmp, name)
+        else:
+            self.con.create_table(name, obj=obj, overwrite=True)
+        return self.count(name)
+
+    def update_rows(self, name: str, key: dict[str, str], values: dict[str, object]) -> int:
+        """Set ``values`` on the rows matching ``key``; returns how many rows matched."""
+        where = " AND ".join(f'"{k}" = ?' for k in key)
+        before = self._count_params(f'SELECT count(*) FROM "{name}" WHERE {where}', list(key.values()))
+        sets = ", ".join(f'"{k}" = ?' for k in values)
+        self._execute_params(f'UPDATE "{name}" SET {sets} WHERE {where}', [*values.values(), *key.values()])
+        return before
+
+    def _execute_params(self, sql: str, params: list) -> None:
+        if self.engine == "duckdb":
+            self.con.con.execute(sql, params).fetchall()
+        else:  # psycopg uses %s placeholders
+            with self.con.con.cursor() as cur:
+                cur.execute(sql.replace("?", "%s"), params)
+
+    def _count_params(self, sql: str, params: list) -> int:
+        if self.engine == "duckdb":
+            return int(self.con.con.execute(sql, params).fetchall()[0][0])
+        with self.con.con.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), params)
+            return int(cur.fetchall()[0][0])
+
+    # -- export --------------------------------------------------------------------------------
+    def export(self, name: str, path: Path, fmt: str) -> int:
+        """Write table ``name`` to ``path`` as csv, parquet or json (lines); returns rows written."""
+        expr = self.table(name)
+        data = expr.to_pyarrow()
+        if fmt == "csv":
+            import pyarrow.csv as pacsv
+
+            pacsv.write_csv(data, path)
+        elif fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(data, path)
+        elif fmt == "json":
+            data.to_pandas().to_json(path, orient="records", lines=True, date_format="iso")
+        else:
+            raise UserInputError(f"unknown export format {fmt!r}; use csv, parquet or json")
+        return data.num_rows
+
+
+def _upsert_counts(target: ir.Table, staged: ir.Table, key: tuple[str, ...]) -> UpsertCounts:
+    cols = [c for c in target.columns if c not in key]
+    t = target.select(*key, *[target[c].name(f"__t_{c}") for c in cols], __present=ibis.literal(True))
+    joined = staged.left_join(t, [staged[k] == t[k] for k in key])
+    same = ibis.literal(True)
+    for c in cols:
+        same &= joined[c].identical_to(joined[f"__t_{c}"])
+    present = joined["__present"].notnull()
+    row = joined.aggregate(
+        inserted=(~present).sum(),
+        unchanged=(present & same).sum(),
+        total=joined.count(),
+    ).execute().iloc[0]
+    inserted, unchanged, total = (int(row[c] or 0) for c in ("inserted", "unchanged", "total"))
+    return UpsertCounts(inserted, total - inserted - unchanged, unchanged)
+
+
+def table_name(table: ir.Table) -> str:
+    """The bare name of a physical table (DuckDB qualifies temp tables as temp.main.NAME)."""
+    return table.get_name().split(".")[-1]
+
+
+def to_json(obj: object) -> str:
+    return json.dumps(obj, default=str, sort_keys=True)

@@ -1,0 +1,36 @@
+"""The staging engine ingestion validates in: the store itself when it is DuckDB, else an in-memory DuckDB.
+
+DuckDB-specific functions used while parsing user files live here (the store package is the only place
+engine-specific SQL may live).
+"""
+
+from __future__ import annotations
+
+import ibis
+from datetime import datetime
+import pyarrow as pa
+
+
+@ibis.udf.scalar.builtin(name="try_strptime")
+def try_strptime(value: str, fmt: str) -> datetime:  # type: ignore[empty-body]
+    """DuckDB's strptime that gives NULL instead of failing on an unparseable value."""
+
+
+def staging_backend(store) -> ibis.BaseBackend:
+    """Where validation runs: the store's own DuckDB, or a private in-memory DuckDB for other engines."""
+    if store.engine == "duckdb":
+        return store.con
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone = 'UTC'")
+    con.raw_sql("SET enable_progress_bar = false")
+    return con
+
+
+def nested_to_json(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Struct or list values as JSON text (Arrow has no such kernel; DuckDB's to_json is vectorised)."""
+    import duckdb
+
+    con = duckdb.connect()
+    data = pa.table({"v": col})  # noqa: F841 - read by name in the query
+    con.register("nested_input", data)
+    return con.sql("SELECT CAST(to_json(v) AS VARCHAR) AS v FROM nested_input").arrow().column("v")
