@@ -161,11 +161,11 @@ class Store:
         how many replaced a stored row with different values and how many were identical.
         """
         target = self.table(name)
-        cols = target.columns
+        rows = _conform(target, rows)
         if int(target.count().execute()) == 0:  # first load: nothing to compare or replace
-            self.con.insert(name, rows.select(cols))
+            self.con.insert(name, rows)
             return UpsertCounts(int(self.table(name).count().execute()), 0, 0)
-        staged = self.stage(rows.select(cols))
+        staged = self.stage(rows)
         try:
             counts = _upsert_counts(target, staged, key)
             key_match = " AND ".join(f't."{k}" = s."{k}"' for k in key)
@@ -183,14 +183,7 @@ class Store:
 
     def append(self, name: str, data: pa.Table | ir.Table) -> None:
         """Append rows (columns in any order; missing columns become null)."""
-        target = self.table(name)
-        if isinstance(data, pa.Table):
-            data = ibis.memtable(data)
-        data = data.select(*[
-            (data[c].cast(target.schema()[c]) if c in data.columns else ibis.null(target.schema()[c])).name(c)
-            for c in target.columns
-        ])
-        self.con.insert(name, data)
+        self.con.insert(name, _conform(self.table(name), data))
 
     def write_result(self, name: str, data: pa.Table | ir.Table) -> int:
         """Store (replace) an analysis result table; returns its row count."""
@@ -245,6 +238,16 @@ class Store:
         else:
             raise UserInputError(f"unknown export format {fmt!r}; use csv, parquet or json")
         return data.num_rows
+
+
+def _conform(target: ir.Table, data: pa.Table | ir.Table) -> ir.Table:
+    """``data`` with exactly the target's columns and types (missing columns become null)."""
+    if isinstance(data, pa.Table):
+        data = ibis.memtable(data)
+    types = target.schema()
+    return data.select(*[
+        (data[c].cast(types[c]) if c in data.columns else ibis.null(types[c])).name(c) for c in target.columns
+    ])
 
 
 def _upsert_counts(target: ir.Table, staged: ir.Table, key: tuple[str, ...]) -> UpsertCounts:

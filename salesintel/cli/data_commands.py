@@ -1,0 +1,154 @@
+"""Commands that move data: demo, load, export, check, schema, tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+
+from salesintel import schema
+from salesintel.cli import app
+from salesintel.cli.options import Db, Format, check_format
+from salesintel.cli.output import message, progress, render
+from salesintel.errors import NothingLoaded, TooManyRejects, UserInputError
+from salesintel.store import Store
+
+
+@app.command()
+def load(
+    table: Annotated[str, typer.Argument(help="Target table, or 'all' for every table a --mapping names.")],
+    paths: Annotated[list[Path], typer.Argument(help="CSV, Parquet or JSON-lines files (.gz too).")],
+    mapping: Annotated[Optional[Path], typer.Option(help="YAML mapping of source columns to canonical ones.")] = None,
+    source_format: Annotated[Optional[str], typer.Option("--source-format", help="csv, tsv, whitespace, parquet or json (default: by extension).")] = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding of the file.")] = "utf-8",
+    delimiter: Annotated[Optional[str], typer.Option(help="CSV field delimiter.")] = None,
+    max_reject_rate: Annotated[Optional[float], typer.Option(help="Fail (store nothing) when more than this share of rows is refused, e.g. 0.05.")] = None,
+    db: Db = None,
+    fmt: Format = "table",
+) -> None:
+    """Load files into a table; bad rows go to `rejects` with line and reason.
+
+    Example: salesintel load orders orders_2024.csv.gz --max-reject-rate 0.01
+    """
+    from salesintel.ingest import SourceOptions, load_file
+
+    check_format(fmt)
+    target = None if table == "all" else schema.get(table).name
+    if target is None and mapping is None:
+        raise UserInputError("'all' needs a --mapping that names the tables to fill")
+    options = SourceOptions(format=source_format, delimiter=delimiter, encoding=encoding)
+    store = Store.open(db)
+    reports, failures = [], []
+    with progress("loading", len(paths)) as bar:
+        for path in paths:
+            bar.describe(f"loading {path.name}")
+            try:
+                reports += load_file(store, path, table=target, mapping=mapping, source=options,
+                                     max_reject_rate=max_reject_rate)
+            except (NothingLoaded, TooManyRejects) as exc:
+                failures.append(exc)
+                message(f"error: {exc}")
+            bar.advance()
+    if reports:
+        render(pd.DataFrame([r.as_row() for r in reports]), fmt, title="Loaded")
+        for r in reports:
+            for col, n in r.orphans.items():
+                message(f"note: {n} {r.table} rows reference a {col} that is not loaded yet (kept; see salesintel check)")
+    if failures:
+        raise typer.Exit(2)
+
+
+@app.command()
+def export(
+    table: Annotated[str, typer.Argument(help="Any table: canonical, rejects, tasks or a result_* table.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default TABLE.FORMAT).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, parquet or json (lines).")] = "csv",
+    db: Db = None,
+) -> None:
+    """Write a table or result to a file.
+
+    Example: salesintel export rejects --format csv -o rejects.csv
+    """
+    if fmt not in ("csv", "parquet", "json"):
+        raise UserInputError(f"unknown export format {fmt!r}; use csv, parquet or json")
+    store = Store.open(db, create=False)
+    path = output or Path(f"{table}.{fmt}")
+    rows = store.export(table, path, fmt)
+    message(f"wrote {rows:,} rows of {table} to {path}")
+
+
+@app.command()
+def check(db: Db = None, fmt: Format = "table") -> None:
+    """Report data-quality problems per table: refused rows, orphans, missing and odd values.
+
+    Example: salesintel check --format csv
+    """
+    from salesintel.quality import data_quality
+
+    render(pd.DataFrame(data_quality(Store.open(db, create=False))), check_format(fmt), title="Data quality")
+
+
+@app.command("schema")
+def schema_command(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/schema.md.")] = False,
+    fmt: Format = "table",
+) -> None:
+    """Show the canonical data model (13 tables) and the system tables.
+
+    Example: salesintel schema --markdown > docs/schema.md
+    """
+    if markdown:
+        typer.echo(schema.markdown())
+        return
+    rows = [{"table": t.name, "column": c.name, "type": c.type, "required": c.required,
+             "allowed": ", ".join(c.allowed or ()), "description": c.description}
+            for t in schema.CANONICAL for c in t.columns]
+    render(pd.DataFrame(rows), check_format(fmt), title="Canonical tables")
+
+
+@app.command()
+def tables(db: Db = None, fmt: Format = "table") -> None:
+    """List the tables in the database with their row counts.
+
+    Example: salesintel tables --db demo/salesintel.duckdb
+    """
+    store = Store.open(db, create=False)
+    rows = [{"table": name, "rows": store.count(name)} for name in store.list_tables()]
+    render(pd.DataFrame(rows), check_format(fmt), title=store.url)
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(help="About how many customers and prospects.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same company.")] = 42,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Where to write the CSV files (default: beside the database).")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="Where to write the HTML report (default: beside the database).")] = None,
+    db: Db = None,
+) -> None:
+    """Generate the demo company, load it, run every analysis and write the report.
+
+    Example: salesintel demo --customers 2000 --db demo.duckdb
+    """
+    from salesintel.cli.analysis_commands import run_analyses
+    from salesintel.demo import load_order, write_demo
+    from salesintel.ingest import load_file
+    from salesintel.report import build_report
+
+    store = Store.open(db)
+    base = Path(store.url).parent if store.engine == "duckdb" and "://" not in store.url else Path(".")
+    data_dir = data_dir or base / "demo-data"
+    report = report or base / "report.html"
+    paths = write_demo(data_dir, customers=customers, seed=seed)
+    loaded = []
+    with progress("loading", len(paths)) as bar:
+        for name in load_order():
+            bar.describe(f"loading {name}")
+            loaded += load_file(store, paths[name], table=name)
+            bar.advance()
+    message(f"Crema & Co. demo company written to {data_dir} (planted truths: {data_dir / 'truth.json'})")
+    render(pd.DataFrame([r.as_row() for r in loaded]), title="Loaded")
+    run_analyses(store, None, None)
+    build_report(store, report, title="Crema & Co. - salesintel demo report")
+    message(f"database: {store.url}\nreport:   {report}")

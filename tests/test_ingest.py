@@ -1,0 +1,217 @@
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import DATA, ROOT, write_csv
+from salesintel import schema
+from salesintel.demo import generate, load_order
+from salesintel.errors import MappingError, NothingLoaded, TooManyRejects, UnreadableFile
+from salesintel.ingest import load_file
+from salesintel.store import Store
+
+
+def _write(table: pa.Table, path: Path, fmt: str) -> Path:
+    if fmt == "csv":
+        pacsv.write_csv(table, path)
+    elif fmt == "parquet":
+        pq.write_table(table, path)
+    else:
+        path.write_text("".join(json.dumps(r, default=str) + "\n" for r in table.to_pylist()))
+    return path
+
+
+@pytest.mark.parametrize("fmt,ext", [("csv", "csv"), ("parquet", "parquet"), ("json", "jsonl")])
+def test_every_table_loads_from_every_format(tmp_path: Path, fmt: str, ext: str) -> None:
+    company = generate(customers=300, seed=3)
+    store = Store.open(str(tmp_path / f"{fmt}.duckdb"))
+    for name in load_order():
+        table = company.tables[name]
+        [report] = load_file(store, _write(table, tmp_path / f"{name}.{ext}", fmt), table=name)
+        assert report.rejected == 0, name
+        assert report.inserted == table.num_rows == store.count(name), name
+        assert not report.orphans, name
+    orders = store.table("orders").execute()
+    expected = company.tables["orders"].to_pandas()
+    assert orders.amount.sum() == pytest.approx(expected.amount.sum())
+    assert orders.ordered_at.min() == expected.ordered_at.min()
+    props = store.table("touchpoints").properties.execute()
+    assert json.loads(props.iloc[0]) == {"device": "desktop"}
+
+
+def test_gzip_csv_loads(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "reps.csv.gz"
+    path.write_bytes(gzip.compress(b"rep_id,name\nR1,Ann\nR2,Bob\n"))
+    [report] = load_file(store, path, table="reps")
+    assert report.inserted == 2
+
+
+BAD_ORDERS = """
+order_id,line,customer_id,product_id,ordered_at,quantity,amount,channel
+o1,1,c1,p1,2024-01-05,1,10.5,web
+o2,1,c2,p1,2024-02-30,1,10,store
+o3,1,,p1,2024-03-01,1,10,store
+o4,1,c3,p1,2024-03-01,1,twelve,store
+o5,1.5,c3,p1,2024-03-01,1,12,store
+o1,1,c1,p1,2024-01-06T09:00:00+01:00,2,11,web
+"""
+
+
+def _rejects(store: Store) -> list[dict]:
+    return store.table("rejects").order_by(["line", "column_name"]).execute().to_dict("records")
+
+
+def test_rejects_carry_line_column_value_and_reason(store: Store, tmp_path: Path) -> None:
+    [report] = load_file(store, write_csv(tmp_path / "orders.csv", BAD_ORDERS), table="orders")
+    assert (report.rows_read, report.inserted, report.rejected) == (6, 1, 5)
+    got = [(r["line"], r["column_name"], r["value"], r["reason"]) for r in _rejects(store)]
+    assert got == [
+        (2, "order_id,line", "o1, 1", "superseded by line 7"),
+        (3, "ordered_at", "2024-02-30", "'2024-02-30' is not a date or date-time (ISO-8601, e.g. 2024-03-31 or 2024-03-31T14:05:00)"),
+        (4, "customer_id", None, "missing required value"),
+        (5, "amount", "twelve", "'twelve' is not a number"),
+        (6, "line", "1.5", "'1.5' is not a whole number"),
+    ]
+    record = json.loads(_rejects(store)[3]["record"])
+    assert record["amount"] == "twelve" and record["order_id"] == "o4"
+    row = store.table("orders").execute().iloc[0]
+    assert str(row.ordered_at) == "2024-01-06 08:00:00"  # the +01:00 offset converted to UTC
+    assert row.amount == 11
+
+
+def test_unknown_enum_and_bad_boolean_are_refused(store: Store, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "customers.csv", """
+customer_id,status,email_opt_in,birth_year
+c1,Prospect,YES,1980
+c2,vip,no,1990
+c3,customer,maybe,x
+""")
+    [report] = load_file(store, path, table="customers")
+    assert report.inserted == 1 and report.rejected == 2
+    reasons = {(r["line"], r["column_name"]): r["reason"] for r in _rejects(store)}
+    assert reasons[(3, "status")] == "unknown value 'vip'; allowed: customer, prospect, lost"
+    assert "yes/no" in reasons[(4, "email_opt_in")]
+    assert reasons[(4, "birth_year")] == "'x' is not a whole number"
+    stored = store.table("customers").execute().iloc[0]
+    assert stored.status == "prospect" and bool(stored.email_opt_in) is True
+
+
+def test_touchpoint_needs_customer_or_anonymous_id(store: Store, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "tp.csv", """
+event_id,occurred_at,type,customer_id,anonymous_id
+e1,2024-01-01,page_view,c1,
+e2,2024-01-01,page_view,,cookie9
+e3,2024-01-01,page_view,,
+""")
+    [report] = load_file(store, path, table="touchpoints")
+    assert (report.inserted, report.rejected) == (2, 1)
+    assert _rejects(store)[0]["reason"] == "needs customer_id or anonymous_id"
+
+
+def test_loading_twice_changes_nothing(store: Store, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "orders.csv", BAD_ORDERS)
+    load_file(store, path, table="orders")
+    before = (store.table("orders").execute(), store.count("rejects"))
+    [again] = load_file(store, path, table="orders")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
+    assert store.table("orders").execute().equals(before[0])
+    assert store.count("rejects") == before[1]
+
+
+def test_later_file_replaces_rows_by_key(store: Store, tmp_path: Path) -> None:
+    load_file(store, write_csv(tmp_path / "a.csv", "rep_id,name\nR1,Ann\nR2,Bob\n"), table="reps")
+    [r] = load_file(store, write_csv(tmp_path / "b.csv", "rep_id,name\nR2,Robert\nR3,Cy\n"), table="reps")
+    assert (r.inserted, r.updated, r.unchanged) == (1, 1, 0)
+    assert sorted(store.table("reps").name.execute()) == ["Ann", "Cy", "Robert"]
+
+
+def test_orphans_are_kept_and_counted(store: Store, tmp_path: Path) -> None:
+    [r] = load_file(store, write_csv(tmp_path / "o.csv", BAD_ORDERS), table="orders")
+    assert r.orphans == {"customer_id": 1, "product_id": 1}
+    assert store.count("orders") == 1
+
+
+def test_clear_errors_for_malformed_files(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(UnreadableFile, match="has no column amount, which orders requires"):
+        load_file(store, write_csv(tmp_path / "o.csv", "order_id,customer_id,product_id,ordered_at\n1,2,3,2024-01-01\n"),
+                  table="orders")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("rep_id,name\nR1,J\xfcrgen\n".encode("latin-1"))
+    with pytest.raises(UnreadableFile, match="not utf-8 text"):
+        load_file(store, latin, table="reps")
+    [r] = load_file(store, latin, table="reps", source=__import__("salesintel").ingest.SourceOptions(encoding="latin-1"))
+    assert store.table("reps").name.execute().tolist() == ["J\xfcrgen"] and r.inserted == 1
+    binary = tmp_path / "x.csv"
+    binary.write_bytes(b"PK\x03\x04\x00\x00\x00binary")
+    with pytest.raises(UnreadableFile, match="looks binary"):
+        load_file(store, binary, table="reps")
+    with pytest.raises(UnreadableFile, match="cannot tell the format"):
+        load_file(store, write_csv(tmp_path / "x.xlsx", "a"), table="reps")
+
+
+def test_nothing_loaded_and_reject_rate(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(NothingLoaded):
+        load_file(store, write_csv(tmp_path / "r.csv", "rep_id,name\n,Ann\n"), table="reps")
+    assert store.count("rejects") == 1  # the refused row is still kept
+    with pytest.raises(TooManyRejects):
+        load_file(store, write_csv(tmp_path / "o.csv", BAD_ORDERS), table="orders", max_reject_rate=0.5)
+    assert store.count("orders") == 0
+
+
+def test_short_form_mapping(store: Store, tmp_path: Path) -> None:
+    mapping = write_csv(tmp_path / "m.yaml", """
+rename: {Kunde: customer_id, Art: status, Seit: created_at}
+values: {status: {Interessent: prospect, Kunde: customer}}
+dates: {created_at: "%d.%m.%Y"}
+constants: {country: DE}
+""")
+    data = write_csv(tmp_path / "k.csv", "Kunde,Art,Seit\nK1,Interessent,31.12.2023\nK2,Kunde,01.02.2024\nK3,Kunde,31.02.2024\n")
+    [r] = load_file(store, data, table="customers", mapping=mapping)
+    assert (r.inserted, r.rejected) == (2, 1)
+    got = store.table("customers").order_by("customer_id").execute()
+    assert got.status.tolist() == ["prospect", "customer"] and set(got.country) == {"DE"}
+    assert str(got.created_at.iloc[0]) == "2023-12-31 00:00:00"
+    with pytest.raises(MappingError, match="does not have"):
+        load_file(store, data, table="customers",
+                  mapping=write_csv(tmp_path / "bad.yaml", "rename: {Nope: customer_id}\n"))
+
+
+def test_online_retail_mapping(store: Store) -> None:
+    reports = {r.table: r for r in load_file(store, DATA / "online_retail_sample.csv",
+                                             mapping=ROOT / "examples" / "online_retail.yaml")}
+    assert reports["orders"].inserted == 10 and reports["orders"].rejected == 1  # the guest line
+    orders = store.table("orders").order_by(["order_id", "line"]).execute()
+    first = orders.iloc[0]
+    assert (first.order_id, first.line, first.product_id) == ("536365", 1, "85123A")
+    assert first.amount == pytest.approx(6 * 2.55) and str(first.ordered_at) == "2010-12-01 08:26:00"
+    assert orders[orders.order_id == "C536379"].amount.iloc[0] == pytest.approx(-27.5)
+    assert store.count("customers") == 5 and reports["customers"].merged == 5
+    products = store.table("products").execute().set_index("product_id")
+    assert products.loc["22139", "name"] == "(no description)"
+    assert products.loc["22745", "name"] == "POPPY'S PLAYHOUSE BEDROOM "  # trailing blank kept
+
+
+def cdnow_master() -> Path:
+    spec = importlib.util.find_spec("lifetimes")
+    return Path(spec.origin).parent / "datasets" / "CDNOW_master.txt"
+
+
+@pytest.mark.slow
+def test_cdnow_mapping_loads_the_master_file(store: Store) -> None:
+    reports = {r.table: r for r in load_file(store, cdnow_master(), mapping=ROOT / "examples" / "cdnow.yaml")}
+    assert store.count("customers") == 23_570
+    assert store.count("orders") == 69_659 and reports["orders"].rejected == 0
+    orders = store.table("orders")
+    assert orders.ordered_at.min().execute().date().isoformat() == "1997-01-01"
+    assert orders.amount.sum().execute() == pytest.approx(2_500_315.63, abs=0.01)
+
+
+def test_schema_docs_are_generated_from_the_schema() -> None:
+    assert (ROOT / "docs" / "schema.md").read_text().strip() == schema.markdown().strip()
