@@ -1,5 +1,5 @@
 """Analyses, one module per business question, each registered once in :mod:`registry`."""
 
-from salesintel.analyses import profiles  # noqa: F401 - registers
+from salesintel.analyses import affinity, basket_rules, offers, profiles, sequential_rules  # noqa: F401 - registers
 
-__all__ = ["profiles"]
+__all__ = ["affinity", "basket_rules", "offers", "profiles", "sequential_rules"]

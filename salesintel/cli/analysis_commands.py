@@ -100,3 +100,101 @@ def report(
 
     path = build_report(Store.open(db, create=False), output)
     message(f"report written to {path}")
+
+
+def _run_and_print(name: str, params, db: str | None, fmt: str, limit: int, result: str | None = None) -> None:
+    """Run one analysis with the command's options, store it, print its main result."""
+    check_format(fmt)
+    store = Store.open(db, create=False)
+    _, results = registry.run(store, name, params)
+    table = results[result or next(iter(results))]
+    df = table.to_pandas() if hasattr(table, "to_pandas") and not hasattr(table, "execute") else table.execute()
+    df = df.drop(columns=["run_id"], errors="ignore")
+    render(df.head(limit) if fmt == "table" else df, fmt, title=registry.get(name).title)
+
+
+@app.command()
+def rules(
+    window_days: Annotated[int, typer.Option(help="B must follow A within this many days.")] = 180,
+    min_customers: Annotated[int, typer.Option(help="Support floor: customers who bought A then B.")] = 10,
+    top: Annotated[Optional[int], typer.Option(help="Keep the K rules with the highest lift.")] = None,
+    by: Annotated[str, typer.Option(help="product or category.")] = "product",
+    antecedent: Annotated[Optional[str], typer.Option(help="Only rules starting from this product or category.")] = None,
+    same_order: Annotated[bool, typer.Option("--same-order", help="Basket rules: bought in the same order.")] = False,
+    min_support: Annotated[float, typer.Option(help="Basket rules: minimum share of orders.")] = 0.001,
+    min_confidence: Annotated[float, typer.Option(help="Basket rules: minimum confidence.")] = 0.5,
+    max_len: Annotated[int, typer.Option(help="Basket rules: largest itemset (lhs + rhs).")] = 10,
+    as_of: AsOf = None,
+    limit: Limit = 30,
+    db: Db = None,
+    fmt: Format = "table",
+) -> None:
+    """Purchase rules: "bought A, then B within N days", or with --same-order, bought together.
+
+    Example: salesintel rules --window-days 90 --top 20 --format csv
+    """
+    from salesintel.analyses.basket_rules import BasketParams
+    from salesintel.analyses.sequential_rules import RuleParams
+    from salesintel.errors import UserInputError
+
+    if by not in ("product", "category"):
+        raise UserInputError(f"--by {by!r}: use product or category")
+    if same_order:
+        params = BasketParams(min_support=min_support, min_confidence=min_confidence, max_len=max_len,
+                              as_of=parse_date(as_of))
+        _run_and_print("basket_rules", params, db, fmt, limit)
+        return
+    params = RuleParams(window_days=window_days, min_customers=min_customers, top=top, by=by,
+                        antecedent=antecedent, as_of=parse_date(as_of))
+    _run_and_print("rules", params, db, fmt, limit)
+
+
+@app.command()
+def affinity(
+    level: Annotated[str, typer.Option(help="category or product.")] = "category",
+    min_group_size: Annotated[int, typer.Option(help="Groups with fewer buyers are not tested.")] = 100,
+    as_of: AsOf = None,
+    limit: Limit = 30,
+    db: Db = None,
+    fmt: Format = "table",
+) -> None:
+    """Which groups (age band, gender, region, source, pairs) buy which categories or products most.
+
+    Example: salesintel affinity --level product --format csv
+    """
+    from salesintel.analyses.affinity import AffinityParams
+
+    _run_and_print("affinity", AffinityParams(level=level, min_group_size=min_group_size, as_of=parse_date(as_of)),
+                   db, fmt, limit)
+
+
+@app.command()
+def offers(
+    top: Annotated[int, typer.Option(help="Offers per customer.")] = 3,
+    window_days: Annotated[int, typer.Option(help="Rule window in days.")] = 180,
+    customer: Annotated[Optional[str], typer.Option(help="Only this customer.")] = None,
+    as_of: AsOf = None,
+    limit: Limit = 30,
+    db: Db = None,
+    fmt: Format = "table",
+) -> None:
+    """Next-best offers per customer (cross-sell and upsell) with a reason a rep can say.
+
+    Example: salesintel offers --customer CU000042
+    """
+    from salesintel.analyses.offers import OfferParams
+
+    check_format(fmt)
+    store = Store.open(db, create=False)
+    _, results = registry.run(store, "offers", OfferParams(top=top, window_days=window_days, as_of=parse_date(as_of)))
+    table = results["offers"]
+    if customer:
+        table = table.filter(table.customer_id == customer)
+    df = table.order_by([ibis_desc("expected_value")]).execute()
+    render(df.head(limit) if fmt == "table" else df, fmt, title="Next-best offers")
+
+
+def ibis_desc(column: str):
+    import ibis
+
+    return ibis.desc(column)

@@ -1,0 +1,114 @@
+"""Next-best offers: per customer, up to K products they do not own, ranked by expected value now.
+
+Cross-sell: for every significant sequential rule A -> B (p < 0.01, lift >= min_lift) and a customer who
+owns A but not B, the chance now is the rule's confidence times the share of the window still ahead
+(at least 10%: a late buyer is still a candidate), times B's list price. Upsell: a customer's highest
+tier in a category, the next tier's product, at the share of same-tier owners who own the next tier.
+Every offer carries a reason a rep can say; customers who opted out of all contact are scored but marked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+
+from salesintel.analyses.registry import Analysis, register
+from salesintel.analyses.sequential_rules import first_purchases, sequential_rules
+from salesintel.analyses.timeline import days_between, resolve_as_of
+
+COLUMNS = ["customer_id", "rank", "product_id", "product_name", "kind", "probability", "expected_value",
+           "reason", "contact_ok"]
+
+
+@dataclass(frozen=True)
+class OfferParams:
+    top: int = 3
+    window_days: int = 180
+    min_lift: float = 1.5
+    as_of: date | None = None
+
+
+def _pct(x: ir.NumericValue) -> ir.StringValue:
+    return (x * 100).round().cast("int64").cast("string") + "%"
+
+
+def cross_sell(owned: ir.Table, rules: ir.Table, products: ir.Table, *, as_of: date, window_days: int) -> ir.Table:
+    cand = owned.join(rules, owned.item == rules.antecedent)
+    cand = cand.mutate(days=days_between(ibis.literal(as_of), cand.first_on))
+    ahead = ibis.greatest(ibis.literal(0.1), 1 - cand.days.cast("float64") / window_days)
+    names = products.select("product_id", "name", "price")
+    a_names = names.rename(a_name="name", a_id="product_id", a_price="price")
+    cand = cand.join(a_names, cand.antecedent == a_names.a_id)
+    cand = cand.join(names, cand.consequent == names.product_id)
+    prob = cand.confidence * ahead
+    reason = ("bought " + cand.a_name + " " + cand.days.cast("string") + " days ago; " + _pct(cand.confidence)
+              + " of buyers add " + cand.name + " within " + str(window_days) + " days, "
+              + cand.lift.round(1).cast("string") + "x the usual rate")
+    return cand.select("customer_id", product_id=cand.consequent, product_name=cand.name,
+                       kind=ibis.literal("cross-sell"), probability=prob,
+                       expected_value=prob * cand.price.fill_null(0), reason=reason)
+
+
+def upsell(owned: ir.Table, products: ir.Table) -> ir.Table:
+    p = products.filter(products.tier.notnull() & products.category.notnull())
+    mine = owned.join(p.select("product_id", "category", "tier"), owned.item == p.product_id)
+    top = mine.group_by("customer_id", "category").aggregate(tier=mine.tier.max())
+    # share of owners of tier t who also own tier t+1 of the same category
+    rate_base = mine.group_by("category", tier=mine.tier).aggregate(owners=mine.customer_id.nunique())
+    went_up = mine.join(mine.select("customer_id", "category", up=mine.tier), ["customer_id", "category"])
+    went_up = went_up.filter(went_up.up == went_up.tier + 1).group_by("category", "tier").aggregate(
+        up=went_up.customer_id.nunique())
+    rates = rate_base.left_join(went_up, ["category", "tier"]).select(
+        "category", "tier", rate=ibis._.up.fill_null(0).cast("float64") / ibis._.owners)
+    nxt = p.select("category", next_id=p.product_id, next_name=p.name, next_price=p.price, next_tier=p.tier)
+    cand = top.join(nxt, [top.category == nxt.category, nxt.next_tier == top.tier + 1]).join(
+        rates, ["category", "tier"])
+    reason = ("owns tier " + cand.tier.cast("string") + " " + cand.category + "; " + _pct(cand.rate)
+              + " of such owners move up to " + cand.next_name)
+    return cand.select("customer_id", product_id=cand.next_id, product_name=cand.next_name,
+                       kind=ibis.literal("upsell"), probability=cand.rate,
+                       expected_value=cand.rate * cand.next_price.fill_null(0), reason=reason)
+
+
+def next_best_offers(orders: ir.Table, products: ir.Table, customers: ir.Table, rules: ir.Table, *,
+                     as_of: date, window_days: int = 180, top: int = 3) -> ir.Table:
+    """One row per customer and offer (rank 1..top), columns :data:`COLUMNS`.
+
+    ``rules`` is a sequential-rules table (antecedent, consequent, confidence, lift) already filtered to
+    the rules worth acting on.
+    """
+    owned = first_purchases(orders, products, as_of=as_of)
+    offers = ibis.union(cross_sell(owned, rules, products, as_of=as_of, window_days=window_days),
+                        upsell(owned, products))
+    offers = offers.anti_join(owned, [offers.customer_id == owned.customer_id, offers.product_id == owned.item])
+    # one row per customer and product: the strongest reason wins
+    best = offers.mutate(k=ibis.row_number().over(group_by=["customer_id", "product_id"],
+                                                  order_by=ibis.desc("expected_value")))
+    best = best.filter(best.k == 0).drop("k")
+    ranked = best.mutate(rank=ibis.row_number().over(group_by="customer_id", order_by=ibis.desc("expected_value")) + 1)
+    ranked = ranked.filter(ranked["rank"] <= top)
+    contact = customers.select("customer_id", contact_ok=customers.email_opt_in.fill_null(False)
+                               | customers.phone_opt_in.fill_null(False))
+    out = ranked.left_join(contact, "customer_id")
+    return out.select(*COLUMNS[:-1], contact_ok=out.contact_ok.fill_null(False))
+
+
+def _run(store, params: OfferParams) -> dict:
+    orders, products = store.table("orders"), store.table("products")
+    as_of = resolve_as_of(orders, params.as_of)
+    rules = sequential_rules(orders, products, as_of=as_of, window_days=params.window_days,
+                             min_lift=params.min_lift).to_pandas()
+    rules = rules[rules.p_value < 0.01][["antecedent", "consequent", "confidence", "lift"]]
+    offers = next_best_offers(orders, products, store.table("customers"), ibis.memtable(rules), as_of=as_of,
+                              window_days=params.window_days, top=params.top)
+    return {"offers": offers}
+
+
+OFFERS = register(Analysis(
+    name="offers", title="Next-best offers (cross-sell and upsell)",
+    question="What should each customer be offered next, and what can the rep say why?",
+    run=_run, params=OfferParams, order_by={"offers": ("expected_value", True)},
+))
