@@ -147,3 +147,9 @@ def test_rules_run_on_cdnow_with_censoring(store) -> None:
     assert rules.num_rows == 0  # a single product has no pairs; the run itself must work on real dates
     cat = sequential_rules(store.table("orders"), store.table("products"), as_of=as_of, window_days=180, by="category")
     assert cat.num_rows == 0
+
+
+def test_basket_rules_with_no_frequent_pairs_is_an_empty_typed_table() -> None:
+    t = ibis.memtable({"basket": [1, 2, 3], "item": ["a", "b", "c"]})
+    rules = basket_rules(t, min_support=0.5, min_confidence=0.5)
+    assert rules.num_rows == 0 and rules.schema.field("lift").type == pa.float64()

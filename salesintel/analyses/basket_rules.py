@@ -19,7 +19,10 @@ import pyarrow as pa
 from salesintel.analyses.registry import Analysis, register
 from salesintel.analyses.timeline import orders_until, resolve_as_of
 
-COLUMNS = ["antecedent", "consequent", "size", "orders", "support", "confidence", "lift"]
+SCHEMA = pa.schema([("antecedent", pa.string()), ("consequent", pa.string()), ("size", pa.int64()),
+                    ("orders", pa.int64()), ("support", pa.float64()), ("confidence", pa.float64()),
+                    ("lift", pa.float64())])
+COLUMNS = SCHEMA.names
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def basket_rules(baskets: ir.Table, *, min_support: float = 0.001, min_confidenc
                 rows.append((", ".join(lhs), rhs, len(itemset), count, count / n, confidence,
                              confidence / (support[(rhs,)] / n)))
     df = pd.DataFrame(rows, columns=COLUMNS).sort_values(["lift", "support"], ascending=False)
-    return pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    return pa.Table.from_pandas(df.reset_index(drop=True), schema=SCHEMA, preserve_index=False)
 
 
 def order_baskets(orders: ir.Table, *, as_of: date) -> ir.Table:

@@ -32,6 +32,9 @@ def run_analyses(store: Store, names: list[str] | None, as_of: date | None) -> l
             except InsufficientData as exc:
                 record = registry.run_logged_failure(store, name, params, exc)
                 message(f"{name}: skipped, {exc}")
+            except Exception as exc:  # one failing analysis must not stop the others; the run log says why
+                record = registry.run_logged_failure(store, name, params, exc)
+                message(f"{name}: failed, {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             records.append(record)
             bar.advance()
     rows = [{"analysis": r.analysis, "status": r.status, "seconds": round(r.seconds, 2),
