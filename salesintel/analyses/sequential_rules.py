@@ -74,7 +74,7 @@ def rule_counts(first: ir.Table, *, as_of: date, window_days: int, antecedent: s
                       customers_a_then_b=agg.customers_a_then_b.cast("int64"), median_days=agg.median_days)
 
 
-def monthly_baseline(orders: ir.Table, first: ir.Table, *, as_of: date, window_days: int, by_item: ir.Table) -> ir.Table:
+def monthly_baseline(orders: ir.Table, first: ir.Table, *, as_of: date, window_days: int) -> ir.Table:
     """Per item B and month: share of that month's active customers (not owning B) who first buy B in the window."""
     o = orders_until(orders, as_of)
     active = o.select("customer_id", month=o.ordered_at.date().truncate("M")).distinct()
@@ -100,7 +100,7 @@ def sequential_rules(orders: ir.Table, products: ir.Table, *, as_of: date, windo
     first = first_purchases(orders, products, as_of=as_of, by=by)
     counts = rule_counts(first, as_of=as_of, window_days=window_days, antecedent=antecedent)
     counts = counts.filter(counts.customers_a_then_b >= min_customers)
-    rates = monthly_baseline(orders, first, as_of=as_of, window_days=window_days, by_item=first)
+    rates = monthly_baseline(orders, first, as_of=as_of, window_days=window_days)
     a = first.filter(first.first_on <= ibis.literal(as_of - timedelta(days=window_days)))
     weights = a.group_by(antecedent=a.item, month=a.first_on.truncate("M")).aggregate(w=a.count())
     wb = counts.select("antecedent", "consequent").join(weights, "antecedent").join(rates, ["consequent", "month"])

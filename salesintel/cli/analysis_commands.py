@@ -111,7 +111,7 @@ def _run_and_print(name: str, params, db: str | None, fmt: str, limit: int, resu
     store = Store.open(db, create=False)
     _, results = registry.run(store, name, params)
     table = results[result or next(iter(results))]
-    df = table.to_pandas() if hasattr(table, "to_pandas") and not hasattr(table, "execute") else table.execute()
+    df = table.execute() if hasattr(table, "execute") else table.to_pandas()  # Ibis expression or Arrow
     df = df.drop(columns=["run_id"], errors="ignore")
     render(df.head(limit) if fmt == "table" else df, fmt, title=registry.get(name).title)
 
@@ -193,11 +193,6 @@ def offers(
     table = results["offers"]
     if customer:
         table = table.filter(table.customer_id == customer)
-    df = table.order_by([ibis_desc("expected_value")]).execute()
+    df = table.order_by(table.expected_value.desc()).execute()
     render(df.head(limit) if fmt == "table" else df, fmt, title="Next-best offers")
 
-
-def ibis_desc(column: str):
-    import ibis
-
-    return ibis.desc(column)

@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -187,7 +186,7 @@ class Store:
 
     def write_result(self, name: str, data: pa.Table | ir.Table) -> int:
         """Store (replace) an analysis result table; returns its row count."""
-        obj = data if isinstance(data, ir.Table) else pa.table(data) if not isinstance(data, pa.Table) else data
+        obj = data
         if isinstance(obj, ir.Table) and self.has_table(name):
             # the expression may read the table it replaces: build it beside, then swap.
             tmp = f"{name}__new"
@@ -272,5 +271,3 @@ def table_name(table: ir.Table) -> str:
     return table.get_name().split(".")[-1]
 
 
-def to_json(obj: object) -> str:
-    return json.dumps(obj, default=str, sort_keys=True)
