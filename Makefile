@@ -26,6 +26,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python bench/load_orders.py
+	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/clv.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache

@@ -60,9 +60,11 @@ def rule_counts(first: ir.Table, *, as_of: date, window_days: int, antecedent: s
         a = a.filter(a.antecedent == antecedent)
     n_a = a.group_by("antecedent").aggregate(eligible=a.count())
     b = first.select("customer_id", consequent=first.item, b_on=first.first_on)
-    pairs = a.join(b, "customer_id").filter(lambda t: t.antecedent != t.consequent)
+    # B first bought after the window never counts: leave those pairs out of the join rather than filter later
+    in_reach = b.b_on <= a.a_on + ibis.interval(days=window_days)
+    pairs = a.join(b, [a.customer_id == b.customer_id, in_reach]).filter(lambda t: t.antecedent != t.consequent)
     pairs = pairs.mutate(lag=days_between(pairs.b_on, pairs.a_on))
-    hit = (pairs.lag > 0) & (pairs.lag <= window_days)
+    hit = pairs.lag > 0
     agg = pairs.group_by("antecedent", "consequent").aggregate(
         owned_before=(pairs.lag <= 0).sum(),
         customers_a_then_b=hit.sum(),
@@ -97,18 +99,30 @@ def sequential_rules(orders: ir.Table, products: ir.Table, *, as_of: date, windo
     Example:
         >>> # sequential_rules(store.table("orders"), store.table("products"), as_of=date(2025, 12, 31))
     """
-    first = first_purchases(orders, products, as_of=as_of, by=by)
+    # first purchases feed three joins below: compute them once (a temporary table in the engine)
+    with first_purchases(orders, products, as_of=as_of, by=by).cache() as first:
+        return _rules(orders, first, as_of=as_of, window_days=window_days, antecedent=antecedent,
+                      min_customers=min_customers, min_lift=min_lift, top=top)
+
+
+def _rules(orders: ir.Table, first: ir.Table, *, as_of: date, window_days: int, antecedent: str | None,
+           min_customers: int, min_lift: float, top: int | None) -> pa.Table:
     counts = rule_counts(first, as_of=as_of, window_days=window_days, antecedent=antecedent)
-    counts = counts.filter(counts.customers_a_then_b >= min_customers)
+    # the pair count is the heavy part and is read twice below: materialise it once
+    with counts.filter(counts.customers_a_then_b >= min_customers).cache() as counts:
+        df = _with_baseline(orders, first, counts, as_of=as_of, window_days=window_days)
+    return _finish(df, window_days, min_lift, top)
+
+
+def _with_baseline(orders: ir.Table, first: ir.Table, counts: ir.Table, *, as_of: date, window_days: int):
     rates = monthly_baseline(orders, first, as_of=as_of, window_days=window_days)
     a = first.filter(first.first_on <= ibis.literal(as_of - timedelta(days=window_days)))
     weights = a.group_by(antecedent=a.item, month=a.first_on.truncate("M")).aggregate(w=a.count())
     wb = counts.select("antecedent", "consequent").join(weights, "antecedent").join(rates, ["consequent", "month"])
     baseline = wb.group_by("antecedent", "consequent").aggregate(
         baseline=(wb.w * wb.rate).sum() / wb.w.sum().cast("float64"))
-    df = counts.left_join(baseline, ["antecedent", "consequent"]).select(
+    return counts.left_join(baseline, ["antecedent", "consequent"]).select(
         "antecedent", "consequent", "customers_a", "customers_a_then_b", "median_days", "baseline").execute()
-    return _finish(df, window_days, min_lift, top)
 
 
 def _finish(df, window_days: int, min_lift: float, top: int | None) -> pa.Table:

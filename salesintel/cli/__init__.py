@@ -19,7 +19,7 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from salesintel.cli import analysis_commands, data_commands  # noqa: F401 - commands register on import
+    from salesintel.cli import analysis_commands, data_commands, health_commands  # noqa: F401 - register on import
 
 
 def main() -> None:

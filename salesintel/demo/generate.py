@@ -172,18 +172,18 @@ def _orders(people: dict, indicator: dict, rng: np.random.Generator) -> tuple[pa
     # planted decliners: steady buyers active to the end whose buying collapses in the last months
     steady_pool = np.flatnonzero((kind == "established") & (first_day < DAYS - 600) & (end_day >= DAYS - 1))
     steady_pool = steady_pool[np.argsort(-rate[steady_pool])][: max(40, n // 12)]
-    rate[steady_pool] = np.maximum(rate[steady_pool], 1 / 30)
+    rate[steady_pool] = np.maximum(rate[steady_pool], 1 / 20)  # regulars: consumables every few weeks
     perm = rng.permutation(steady_pool)
     decliners, steady = perm[: len(perm) // 2], perm[len(perm) // 2:]
     decline_day = np.full(n, DAYS + 1)
-    decline_day[decliners] = DAYS - rng.integers(120, 180, len(decliners))
+    decline_day[decliners] = DAYS - rng.integers(150, 210, len(decliners))
 
     active = np.maximum(end_day - first_day, 0)
     counts = rng.poisson(rate * active * 1.3) * buyer
     cust = np.repeat(np.arange(n), counts)
     days = first_day[cust] + (rng.random(len(cust)) * active[cust]).astype(int)
     keep = rng.random(len(cust)) < _demand(days, indicator) / 1.3 * 0.95
-    keep &= ~((days >= decline_day[cust]) & (rng.random(len(cust)) < 0.9))
+    keep &= ~((days >= decline_day[cust]) & (rng.random(len(cust)) < 0.95))
     cust, days = cust[keep], days[keep]
     cust = np.concatenate([np.flatnonzero(buyer), cust])  # everyone who buys has a first order
     days = np.concatenate([first_day[buyer], days])

@@ -192,7 +192,7 @@ class Store:
             tmp = f"{name}__new"
             self.con.create_table(tmp, obj=obj, overwrite=True)
             self.con.drop_table(name, force=True)
-            self.con.rename_table(tmp, name)
+            self._execute_params(f'ALTER TABLE "{tmp}" RENAME TO "{name}"', [])
         else:
             self.con.create_table(name, obj=obj, overwrite=True)
         return self.count(name)
@@ -222,7 +222,10 @@ class Store:
     # -- export --------------------------------------------------------------------------------
     def export(self, name: str, path: Path, fmt: str) -> int:
         """Write table ``name`` to ``path`` as csv, parquet or json (lines); returns rows written."""
-        expr = self.table(name)
+        return self.export_expr(self.table(name), path, fmt)
+
+    def export_expr(self, expr: ir.Table, path: Path, fmt: str) -> int:
+        """Write the rows of an expression to ``path`` as csv, parquet or json (lines)."""
         data = expr.to_pyarrow()
         if fmt == "csv":
             import pyarrow.csv as pacsv
