@@ -20,7 +20,7 @@ class GammaGamma:
     Example:
         >>> m = GammaGamma(p=6.25, q=3.74, gamma=15.44)
         >>> round(float(m.expected_spend(1, 20.0)), 2)  # shrunk towards the population mean
-        24.63
+        24.64
     """
 
     p: float = float("nan")
