@@ -64,10 +64,9 @@ def assign_tasks(store: Store, decline: pa.Table | pd.DataFrame, *, created_at: 
 
 def _assignees(store: Store, fresh: pd.DataFrame) -> pd.Series:
     """The owner, or the next rep of the territory in turn (vectorised: rank within region modulo reps)."""
-    reps = store.table("reps")
-    reps = reps.filter(reps.role.isnull() | (reps.role == "rep")).select("rep_id", "territory").execute()
-    owners = set(reps.rep_id) | set(store.table("reps").rep_id.execute())
-    assigned = fresh.owner_id.where(fresh.owner_id.isin(owners))
+    everyone = store.table("reps").select("rep_id", "territory", "role").execute()
+    assigned = fresh.owner_id.where(fresh.owner_id.isin(set(everyone.rep_id)))  # an owner of any role keeps theirs
+    reps = everyone[everyone.role.isna() | (everyone.role == "rep")][["rep_id", "territory"]]
     if reps.empty:
         return assigned
     tasks = store.table("tasks")
@@ -107,7 +106,7 @@ def list_tasks(store: Store, *, rep: str | None = None, status: str | None = Non
     t = t.left_join(c, "customer_id").drop("customer_id_right")
     return t.select("task_id", "assigned_to", "customer_id", "name", "suggested_channel", "reason", "value_at_risk",
                     "due_on", "status", "outcome", "notes", "created_at", "completed_at").order_by(
-        [t.status, t.value_at_risk.desc(), t.task_id])
+        [(t.status != "open").cast("int8"), t.status, t.value_at_risk.desc(), t.task_id])
 
 
 def complete_task(store: Store, task_id: str, *, outcome: str, notes: str | None = None,

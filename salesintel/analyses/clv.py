@@ -42,16 +42,12 @@ class ClvParams:
 
 @dataclass
 class ClvFit:
-    """The two fitted models and the summary they were fitted on (what `--show-params` prints)."""
+    """The two fitted models, the as-of date and the time unit they were fitted in."""
 
     purchases: BGNBD
     spend: GammaGamma | None
     as_of: date
     time_unit: str
-
-    def params(self) -> dict:
-        return {"as_of": self.as_of.isoformat(), "time_unit": self.time_unit, "bgnbd": self.purchases.params(),
-                "gamma_gamma": self.spend.params() if self.spend else None}
 
 
 def purchase_days(orders: ir.Table, *, as_of: date) -> ir.Table:
@@ -87,10 +83,15 @@ def purchase_summary(orders: ir.Table, *, as_of: date, time_unit: str = "weeks")
         monetary_value=ibis.ifelse(frequency > 0, repeat_mean, 0.0))
 
 
+def fit_purchases(summary: pd.DataFrame) -> BGNBD:
+    """BG/NBD on the distinct (frequency, recency, T) triples, weighted by how many customers share each."""
+    triples = summary.groupby(["frequency", "recency", "T"], sort=False).size().reset_index(name="n")
+    return BGNBD.fit(triples.frequency, triples.recency, triples["T"], weights=triples.n)
+
+
 def fit_clv(summary: pd.DataFrame, *, as_of: date, time_unit: str) -> ClvFit:
     """Fit BG/NBD on the distinct (frequency, recency, T) triples and Gamma-Gamma on the repeat buyers."""
-    triples = summary.groupby(["frequency", "recency", "T"], sort=False).size().reset_index(name="n")
-    purchases = BGNBD.fit(triples.frequency, triples.recency, triples["T"], weights=triples.n)
+    purchases = fit_purchases(summary)
     repeat = summary[(summary.frequency > 0) & (summary.monetary_value > 0)]
     spend = GammaGamma.fit(repeat.frequency, repeat.monetary_value) if len(repeat) >= 3 else None
     return ClvFit(purchases, spend, as_of, time_unit)
@@ -103,7 +104,6 @@ def score_customers(summary: pd.DataFrame, fit: ClvFit, *, horizon_days: int, di
     m = fit.purchases
     out = summary.copy()
     out["p_alive"] = m.p_alive(x, t_x, T)
-    out["expected_purchases"] = m.expected_purchases(horizon_days / unit, x, t_x, T)
     spend = fit.spend.expected_spend(x, summary.monetary_value.to_numpy(float)) if fit.spend else np.zeros(len(x))
     out["expected_spend"] = np.nan_to_num(spend)
     value = np.zeros(len(x))
@@ -113,6 +113,7 @@ def score_customers(summary: pd.DataFrame, fit: ClvFit, *, horizon_days: int, di
         cumulative = m.expected_purchases(days / unit, x, t_x, T)
         value += (cumulative - previous) * out.expected_spend.to_numpy() / (1 + discount_rate) ** (days / 365.25)
         previous = cumulative
+    out["expected_purchases"] = previous  # the cumulative expectation at the end of the horizon
     out["clv"] = value
     return out[COLUMNS]
 

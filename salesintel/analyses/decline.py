@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
-from salesintel.analyses.clv import fit_clv, purchase_days, purchase_summary
+from salesintel.analyses.clv import fit_purchases, purchase_days, purchase_summary
 from salesintel.analyses.registry import Analysis, register
 from salesintel.analyses.timeline import days_between, resolve_as_of
 from salesintel.errors import UserInputError
@@ -111,7 +111,7 @@ def _check(params: DeclineParams) -> None:
 def _p_alive(orders: ir.Table, *, as_of: date, window_days: int) -> pd.DataFrame:
     """P(alive) now and one window ago, under a BG/NBD model fitted on the data up to now (in days)."""
     now = purchase_summary(orders, as_of=as_of, time_unit="days").execute()
-    model = fit_clv(now, as_of=as_of, time_unit="days").purchases
+    model = fit_purchases(now)
     before = purchase_summary(orders, as_of=as_of - timedelta(days=window_days), time_unit="days").execute()
     out = pd.DataFrame({"customer_id": now.customer_id,
                         "p_alive": model.p_alive(now.frequency, now.recency, now["T"])})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -107,8 +108,6 @@ def winback(
         return
     day = parse_date(as_of)
     _, results = registry.run(store, "decline", DeclineParams(window_days=window_days, min_drop=min_drop, as_of=day))
-    from datetime import datetime
-
     created = assign_tasks(store, results["customers"], due_days=due_days,
                            created_at=datetime.combine(day, datetime.min.time()) if day else None)
     message(f"{created.created:,} tasks created; {created.already_open:,} customers already had an open task")
