@@ -3,14 +3,15 @@ demo company's planted truths."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import statistics
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import ibis
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from conftest import DATA, ROOT
@@ -18,6 +19,7 @@ from salesintel.analyses import registry
 from salesintel.analyses.basket_rules import basket_rules
 from salesintel.analyses.sequential_rules import first_purchases, rule_counts, sequential_rules
 from salesintel.ingest import load_file
+from salesintel.store import Store
 
 END = date(2025, 12, 31)
 
@@ -33,7 +35,7 @@ def brute_force_counts(orders: pd.DataFrame, as_of: date, window: int) -> dict:
         for b in products:
             if a == b:
                 continue
-            n = hits = 0
+            n, lags = 0, []
             for c in customers:
                 ta, tb = first.get((c, a)), first.get((c, b))
                 if ta is None or ta > as_of - timedelta(days=window):
@@ -41,9 +43,10 @@ def brute_force_counts(orders: pd.DataFrame, as_of: date, window: int) -> dict:
                 if tb is not None and tb <= ta:
                     continue
                 n += 1
-                hits += tb is not None and (tb - ta).days <= window
-            if hits:
-                out[(a, b)] = (n, hits)
+                if tb is not None and (tb - ta).days <= window:
+                    lags.append((tb - ta).days)
+            if lags:
+                out[(a, b)] = (n, len(lags), statistics.median(lags))
     return out
 
 
@@ -63,7 +66,29 @@ def test_sequential_counts_match_brute_force(rows, window) -> None:
     got = rule_counts(first, as_of=as_of, window_days=window).execute()
     got = {(r.antecedent, r.consequent): (r.customers_a, r.customers_a_then_b)
            for r in got.itertuples() if r.customers_a_then_b}
-    assert got == brute_force_counts(df, as_of, window)
+    assert got == {pair: (n, hits) for pair, (n, hits, _) in brute_force_counts(df, as_of, window).items()}
+
+
+@settings(max_examples=15, deadline=None)
+@given(rows=order_rows, window=st.integers(5, 60))
+# c2's A comes too late for a full window: its quick B must not pull the median of A -> B down to 5
+@example(rows=[(0, "A", 10, 5.0), (0, "B", 15, 5.0), (1, "A", 10, 5.0), (1, "B", 30, 5.0),
+               (2, "A", 95, 5.0), (2, "B", 97, 5.0)], window=30)
+def test_sequential_rules_in_a_store_match_brute_force(rows, window) -> None:
+    """The whole path on a real DuckDB store: integer codes, the pair count, the median of the hits."""
+    start = date(2024, 1, 1)
+    orders = pa.table({"order_id": [f"o{i}" for i in range(len(rows))], "line": [1] * len(rows),
+                       "customer_id": [f"c{r[0]}" for r in rows], "product_id": [r[1] for r in rows],
+                       "ordered_at": [datetime(2024, 1, 1) + timedelta(days=r[2], hours=9) for r in rows],
+                       "amount": [r[3] for r in rows]})
+    as_of = start + timedelta(days=100)
+    with Store.open(":memory:") as store:
+        store.append("orders", orders)
+        rules = sequential_rules(store.table("orders"), store.table("products"), as_of=as_of,
+                                 window_days=window, min_customers=1, min_lift=0.0).to_pandas()
+    got = {(r.antecedent, r.consequent): (r.customers_a, r.customers_a_then_b, r.median_days)
+           for r in rules.itertuples()}
+    assert got == brute_force_counts(orders.to_pandas(), as_of, window)
 
 
 def _groceries() -> ibis.Table:
@@ -147,6 +172,32 @@ def test_rules_run_on_cdnow_with_censoring(store) -> None:
     assert rules.num_rows == 0  # a single product has no pairs; the run itself must work on real dates
     cat = sequential_rules(store.table("orders"), store.table("products"), as_of=as_of, window_days=180, by="category")
     assert cat.num_rows == 0
+
+
+@pytest.mark.slow
+def test_rules_on_cdnow_dates_match_brute_force(store, tmp_path) -> None:
+    """Real dates with pairs: the number of CDs in a purchase stands in for the product ("1 CD", "2 CDs"...).
+
+    The as-of date falls inside the data (1997-09-30, 180-day window): first purchases after 1997-04-03
+    are censored. Of the 15,669 customers whose first "1 CD" purchase is in the data, 2,297 made it after
+    that day and must not be in any denominator.
+    """
+    from test_ingest import cdnow_master
+
+    mapping = (ROOT / "examples" / "cdnow.yaml").read_text().replace(
+        "product_id: {constant: CD}\n      ordered_at", "product_id: number_of_cds\n      ordered_at")
+    (tmp_path / "cdnow_by_cds.yaml").write_text(mapping)
+    load_file(store, cdnow_master(), mapping=tmp_path / "cdnow_by_cds.yaml")
+    as_of, window = date(1997, 9, 30), 180
+    rules = sequential_rules(store.table("orders"), store.table("products"), as_of=as_of, window_days=window,
+                             min_customers=1, min_lift=0.0).to_pandas()
+    got = {(r.antecedent, r.consequent): (r.customers_a, r.customers_a_then_b, r.median_days)
+           for r in rules.itertuples() if {r.antecedent, r.consequent} <= {"1", "2", "3"}}
+    # a pair's counts depend on the rows of its two products only: the oracle needs no other rows
+    orders = store.table("orders").execute()
+    few = orders[orders.product_id.isin(["1", "2", "3"])]
+    assert got == brute_force_counts(few, as_of, window)
+    assert len(got) == 6 and 1000 < got[("1", "2")][0] <= 15_669 - 2_297
 
 
 def test_basket_rules_with_no_frequent_pairs_is_an_empty_typed_table() -> None:

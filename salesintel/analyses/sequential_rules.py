@@ -13,6 +13,8 @@ Definitions (docs/definitions.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -22,7 +24,7 @@ import pyarrow as pa
 from scipy import stats
 
 from salesintel.analyses.registry import Analysis, register
-from salesintel.analyses.timeline import days_between, orders_until, resolve_as_of
+from salesintel.analyses.timeline import orders_until, resolve_as_of
 
 COLUMNS = ["antecedent", "consequent", "window_days", "customers_a", "customers_a_then_b", "confidence",
            "baseline", "lift", "p_value", "median_days"]
@@ -52,43 +54,93 @@ def first_purchases(orders: ir.Table, products: ir.Table, *, as_of: date, by: st
     return o.group_by("customer_id", "item").aggregate(first_on=o.ordered_at.min().date())
 
 
-def rule_counts(first: ir.Table, *, as_of: date, window_days: int, antecedent: str | None = None) -> ir.Table:
-    """Per ordered pair (A, B): customers_a, customers_a_then_b, median_days (engine-side, no baseline)."""
-    last_full = ibis.literal(as_of - timedelta(days=window_days))
-    a = first.filter(first.first_on <= last_full).select("customer_id", antecedent=first.item, a_on=first.first_on)
+def with_days(first: ir.Table) -> ir.Table:
+    """Add ``day``, the first purchase as a day number: lags become integer arithmetic on every engine."""
+    return first if "day" in first.columns else first.mutate(day=first.first_on.epoch_days().cast("int32"))
+
+
+def rule_counts(first: ir.Table, *, as_of: date, window_days: int, antecedent=None) -> ir.Table:
+    """Per ordered pair (A, B): ``customers_a`` and ``customers_a_then_b`` (engine-side, no baseline).
+
+    ``first`` is a :func:`first_purchases` table, with its string ids or with the integer codes of
+    :func:`encode_first_purchases`; ``antecedent`` is an item (or its code) to restrict A to.
+
+    >>> import ibis, datetime as d
+    >>> first = ibis.memtable({"customer_id": ["c1", "c1", "c2"], "item": ["A", "B", "A"],
+    ...                        "first_on": [d.date(2024, 1, 1), d.date(2024, 2, 1), d.date(2024, 1, 5)]})
+    >>> rule_counts(first, as_of=d.date(2024, 12, 31), window_days=90).order_by("antecedent").execute()
+      antecedent consequent  customers_a  customers_a_then_b
+    0          A          B            2                   1
+    1          B          A            0                   0
+    """
+    first = with_days(first)
+    last_full = _day_number(as_of - timedelta(days=window_days))
+    a = first.filter(first.day <= last_full).select("customer_id", antecedent=first.item, a_day=first.day)
     if antecedent is not None:
         a = a.filter(a.antecedent == antecedent)
-    n_a = a.group_by("antecedent").aggregate(eligible=a.count())
-    b = first.select("customer_id", consequent=first.item, b_on=first.first_on)
+    # not ``a.group_by(...)``: a subquery used twice becomes a CTE, which DuckDB materialises (2x slower at 10M)
+    n_a = first.group_by(antecedent=first.item).aggregate(eligible=(first.day <= last_full).sum())
+    b = first.select("customer_id", consequent=first.item, b_day=first.day)
     # B first bought after the window never counts: leave those pairs out of the join rather than filter later
-    in_reach = b.b_on <= a.a_on + ibis.interval(days=window_days)
-    pairs = a.join(b, [a.customer_id == b.customer_id, in_reach]).filter(lambda t: t.antecedent != t.consequent)
-    pairs = pairs.mutate(lag=days_between(pairs.b_on, pairs.a_on))
-    hit = pairs.lag > 0
+    pairs = a.join(b, [a.customer_id == b.customer_id, b.b_day <= a.a_day + window_days])
+    pairs = pairs.filter(pairs.antecedent != pairs.consequent)
+    # every joined pair is either owned before A (B on or before A's day) or a hit: one count, one sum
     agg = pairs.group_by("antecedent", "consequent").aggregate(
-        owned_before=(pairs.lag <= 0).sum(),
-        customers_a_then_b=hit.sum(),
-        median_days=pairs.lag.median(where=hit),
-    )
+        joined=pairs.count(), owned_before=(pairs.b_day <= pairs.a_day).sum())
     agg = agg.join(n_a, "antecedent")
     return agg.select("antecedent", "consequent",
                       customers_a=(agg.eligible - agg.owned_before).cast("int64"),
-                      customers_a_then_b=agg.customers_a_then_b.cast("int64"), median_days=agg.median_days)
+                      customers_a_then_b=(agg.joined - agg.owned_before).cast("int64"))
 
 
-def monthly_baseline(orders: ir.Table, first: ir.Table, *, as_of: date, window_days: int) -> ir.Table:
-    """Per item B and month: share of that month's active customers (not owning B) who first buy B in the window."""
+def median_lags(first: ir.Table, pairs: ir.Table, *, as_of: date, window_days: int) -> ir.Table:
+    """``antecedent, consequent, median_days``: the median days from first A to first B among the hits.
+
+    Computed only for ``pairs`` (the reported rules): the holistic median is the dearest aggregate here.
+    """
+    first = with_days(first)
+    a = first.filter(first.day <= _day_number(as_of - timedelta(days=window_days)))
+    a = a.select("customer_id", antecedent=first.item, a_day=first.day)
+    b = first.select("customer_id", consequent=first.item, b_day=first.day)
+    hits = a.join(b, [a.customer_id == b.customer_id, b.b_day > a.a_day, b.b_day <= a.a_day + window_days])
+    hits = hits.join(pairs, ["antecedent", "consequent"])
+    return hits.group_by("antecedent", "consequent").aggregate(median_days=(hits.b_day - hits.a_day).median())
+
+
+def customer_months(orders: ir.Table, *, as_of: date, window_days: int) -> ir.Table:
+    """``customer_id, month``: the calendar months (as the day number of their 1st) a customer ordered in,
+    up to the last month whose window ends by ``as_of``."""
     o = orders_until(orders, as_of)
-    active = o.select("customer_id", month=o.ordered_at.date().truncate("M")).distinct()
-    active = active.filter(active.month <= ibis.literal(as_of - timedelta(days=window_days)))
+    o = o.select("customer_id", month=o.ordered_at.date().truncate("M").epoch_days().cast("int32"))
+    return o.filter(o.month <= _day_number(as_of - timedelta(days=window_days))).distinct()
+
+
+def monthly_baseline(active: ir.Table, first: ir.Table, *, window_days: int) -> ir.Table:
+    """Per item B and month: share of that month's active customers (not owning B) who first buy B in the window.
+
+    ``active`` is a :func:`customer_months` table with the same customer ids as ``first``.
+    """
+    first = with_days(first)
     size = active.group_by("month").aggregate(active=active.count())
-    joined = active.join(first.rename(consequent="item"), "customer_id")
-    lag = days_between(joined.first_on, joined.month)
+    joined = active.join(first.select("customer_id", consequent=first.item, day=first.day), "customer_id")
     per = joined.group_by("consequent", "month").aggregate(
-        owned=(lag < 0).sum(), bought=((lag >= 0) & (lag < window_days)).sum())
+        owned=(joined.day < joined.month).sum(),
+        bought=((joined.day >= joined.month) & (joined.day < joined.month + window_days)).sum())
     per = per.join(size, "month")
     return per.select("consequent", "month",
                       rate=per.bought.cast("float64") / (per.active - per.owned).cast("float64"))
+
+
+def encode_first_purchases(first: ir.Table) -> tuple[ir.Table, ir.Table]:
+    """Integer codes for the customers and items of ``first``: ``(customer_codes, item_codes)``.
+
+    The pair counts group tens of millions of joined rows by (A, B); two small integers hash far faster
+    than two strings, and small dense codes let DuckDB use its perfect hash table.
+    """
+    customers = first.select("customer_id").distinct()
+    items = first.select("item").distinct()
+    return (customers.mutate(code=ibis.row_number().cast("int32")),
+            items.mutate(code=ibis.row_number().cast("int32")))
 
 
 def sequential_rules(orders: ir.Table, products: ir.Table, *, as_of: date, window_days: int = 180,
@@ -96,47 +148,108 @@ def sequential_rules(orders: ir.Table, products: ir.Table, *, as_of: date, windo
                      min_lift: float = 1.0, top: int | None = None) -> pa.Table:
     """The rules table (columns :data:`COLUMNS`), sorted by lift; one row per ordered pair with enough support.
 
-    Example:
-        >>> # sequential_rules(store.table("orders"), store.table("products"), as_of=date(2025, 12, 31))
+    >>> import datetime as d, pyarrow as pa
+    >>> from salesintel.store import Store
+    >>> store = Store.open(":memory:")
+    >>> store.append("orders", pa.table({
+    ...     "order_id": ["o1", "o2", "o3"], "line": [1, 1, 1], "customer_id": ["c1", "c1", "c2"],
+    ...     "product_id": ["A", "B", "A"], "amount": [10.0, 5.0, 10.0],
+    ...     "ordered_at": [d.datetime(2024, 1, 1), d.datetime(2024, 2, 1), d.datetime(2024, 1, 5)]}))
+    >>> rules = sequential_rules(store.table("orders"), store.table("products"), as_of=d.date(2024, 12, 31),
+    ...                          window_days=90, min_customers=1, min_lift=0.0).to_pylist()
+    >>> {k: rules[0][k] for k in ("antecedent", "consequent", "confidence", "baseline", "median_days")}
+    {'antecedent': 'A', 'consequent': 'B', 'confidence': 0.5, 'baseline': 0.5, 'median_days': 31.0}
     """
-    # first purchases feed three joins below: compute them once (a temporary table in the engine)
-    with first_purchases(orders, products, as_of=as_of, by=by).cache() as first:
-        return _rules(orders, first, as_of=as_of, window_days=window_days, antecedent=antecedent,
-                      min_customers=min_customers, min_lift=min_lift, top=top)
+    with _engine_tables(orders, products, as_of=as_of, window_days=window_days, by=by) as tables:
+        names = tables.items.execute().set_index("code")["item"]
+        counts = rule_counts(tables.coded, as_of=as_of, window_days=window_days,
+                             antecedent=None if antecedent is None else _code_of(names, antecedent))
+        with counts.filter(counts.customers_a_then_b >= min_customers).cache() as counts:
+            df = _with_baseline(counts, tables, as_of=as_of, window_days=window_days)
+        df = _finish(df, window_days, min_lift, top)
+        df = _with_median(df, tables.coded, as_of=as_of, window_days=window_days)
+    df["antecedent"] = df.antecedent.map(names)
+    df["consequent"] = df.consequent.map(names)
+    return pa.Table.from_pandas(df[COLUMNS], preserve_index=False)
 
 
-def _rules(orders: ir.Table, first: ir.Table, *, as_of: date, window_days: int, antecedent: str | None,
-           min_customers: int, min_lift: float, top: int | None) -> pa.Table:
-    counts = rule_counts(first, as_of=as_of, window_days=window_days, antecedent=antecedent)
-    # the pair count is the heavy part and is read twice below: materialise it once
-    with counts.filter(counts.customers_a_then_b >= min_customers).cache() as counts:
-        df = _with_baseline(orders, first, counts, as_of=as_of, window_days=window_days)
-    return _finish(df, window_days, min_lift, top)
+@dataclass(frozen=True)
+class _Tables:
+    first: ir.Table  # customer_id, item, first_on (the ids as loaded)
+    items: ir.Table  # item, code
+    coded: ir.Table  # customer_id, item, day: integer codes and day numbers
+    active: ir.Table  # customer_id (code), month: the months each customer ordered in
 
 
-def _with_baseline(orders: ir.Table, first: ir.Table, counts: ir.Table, *, as_of: date, window_days: int):
-    rates = monthly_baseline(orders, first, as_of=as_of, window_days=window_days)
+@contextmanager
+def _engine_tables(orders: ir.Table, products: ir.Table, *, as_of: date, window_days: int,
+                   by: str) -> Iterator[_Tables]:
+    """The inputs every step reads, cached once as temporary engine tables and dropped on exit."""
+    with ExitStack() as temp:
+        def keep(table: ir.Table) -> ir.Table:
+            return temp.enter_context(table.cache())
+
+        first = keep(first_purchases(orders, products, as_of=as_of, by=by))
+        customers, items = (keep(t) for t in encode_first_purchases(first))
+        coded = first.join(customers, "customer_id").join(items, "item")
+        coded = coded.select(customer_id=coded.code, item=coded.code_right,
+                             day=coded.first_on.epoch_days().cast("int32"))
+        # ordered by customer, the self-join probes neighbouring rows (about 1.5x faster at 10M lines)
+        coded = keep(coded.order_by("customer_id"))
+        active = customer_months(orders, as_of=as_of, window_days=window_days).join(customers, "customer_id")
+        active = keep(active.select(customer_id=active.code, month=active.month))
+        yield _Tables(first, items, coded, active)
+
+
+def _code_of(names, item: str) -> int:
+    """The integer code of ``item``; -1 (no rows) for an item nobody bought."""
+    match = names.index[names == item]
+    return int(match[0]) if len(match) else -1
+
+
+def _day_number(day: date) -> int:
+    return (day - date(1970, 1, 1)).days
+
+
+def _first_month_weights(first: ir.Table, items: ir.Table, *, as_of: date, window_days: int) -> ir.Table:
+    """How many eligible A buyers made their first A purchase in each month: the baseline's weights."""
     a = first.filter(first.first_on <= ibis.literal(as_of - timedelta(days=window_days)))
-    weights = a.group_by(antecedent=a.item, month=a.first_on.truncate("M")).aggregate(w=a.count())
-    wb = counts.select("antecedent", "consequent").join(weights, "antecedent").join(rates, ["consequent", "month"])
-    baseline = wb.group_by("antecedent", "consequent").aggregate(
-        baseline=(wb.w * wb.rate).sum() / wb.w.sum().cast("float64"))
-    return counts.left_join(baseline, ["antecedent", "consequent"]).select(
-        "antecedent", "consequent", "customers_a", "customers_a_then_b", "median_days", "baseline").execute()
+    w = a.group_by("item", month=a.first_on.truncate("M").epoch_days().cast("int32")).aggregate(w=a.count())
+    w = w.join(items, "item")
+    return w.select(antecedent=w.code, month=w.month, w=w.w)
 
 
-def _finish(df, window_days: int, min_lift: float, top: int | None) -> pa.Table:
-    """Confidence, lift and p-values on the aggregated pairs (a few thousand rows at most)."""
+def _with_baseline(counts: ir.Table, tables: _Tables, *, as_of: date, window_days: int):
+    """The counts with ``baseline``: the monthly rates of B weighted by when the A buyers first bought A."""
+    weights = _first_month_weights(tables.first, tables.items, as_of=as_of, window_days=window_days)
+    rates = monthly_baseline(tables.active, tables.coded, window_days=window_days)
+    # cached apart: as one query over all the inputs DuckDB picks a plan that is 3x slower
+    with weights.cache() as weights, rates.cache() as rates:
+        wb = counts.select("antecedent", "consequent").join(weights, "antecedent")
+        wb = wb.join(rates, ["consequent", "month"])
+        baseline = wb.group_by("antecedent", "consequent").aggregate(
+            baseline=(wb.w * wb.rate).sum() / wb.w.sum().cast("float64"))
+        return counts.left_join(baseline, ["antecedent", "consequent"]).select(
+            "antecedent", "consequent", "customers_a", "customers_a_then_b", "baseline").execute()
+
+
+def _with_median(df, coded: ir.Table, *, as_of: date, window_days: int):
+    pairs = ibis.memtable(df[["antecedent", "consequent"]].astype("int32"))
+    medians = median_lags(coded, pairs, as_of=as_of, window_days=window_days).execute()
+    df = df.merge(medians, on=["antecedent", "consequent"], how="left")
+    df["median_days"] = df.median_days.astype(float)
+    return df
+
+
+def _finish(df, window_days: int, min_lift: float, top: int | None):
+    """Confidence, lift and p-values on the aggregated pairs; the rules worth reporting, best first."""
     df["window_days"] = window_days
     df["confidence"] = df.customers_a_then_b / df.customers_a
     base = df.baseline.fillna(0.0).clip(lower=1e-9)
     df["lift"] = df.confidence / base
     df["p_value"] = stats.binom.sf(df.customers_a_then_b - 1, df.customers_a, base.clip(upper=1.0))
     df = df[df.lift > min_lift].sort_values(["lift", "customers_a_then_b"], ascending=[False, False])
-    if top:
-        df = df.head(top)
-    df["median_days"] = df.median_days.astype(float)
-    return pa.Table.from_pandas(df[COLUMNS].reset_index(drop=True), preserve_index=False)
+    return (df.head(top) if top else df).reset_index(drop=True)
 
 
 def _run(store, params: RuleParams) -> dict:
