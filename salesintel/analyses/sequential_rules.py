@@ -74,13 +74,12 @@ def rule_counts(first: ir.Table, *, as_of: date, window_days: int, antecedent=No
     1          B          A            0                   0
     """
     first = with_days(first)
-    last_full = _day_number(as_of - timedelta(days=window_days))
-    a = first.filter(first.day <= last_full).select("customer_id", antecedent=first.item, a_day=first.day)
+    a, b = _pair_sides(first, as_of=as_of, window_days=window_days)
     if antecedent is not None:
         a = a.filter(a.antecedent == antecedent)
     # not ``a.group_by(...)``: a subquery used twice becomes a CTE, which DuckDB materialises (2x slower at 10M)
-    n_a = first.group_by(antecedent=first.item).aggregate(eligible=(first.day <= last_full).sum())
-    b = first.select("customer_id", consequent=first.item, b_day=first.day)
+    n_a = first.group_by(antecedent=first.item).aggregate(
+        eligible=(first.day <= _last_full_day(as_of, window_days)).sum())
     # B first bought after the window never counts: leave those pairs out of the join rather than filter later
     pairs = a.join(b, [a.customer_id == b.customer_id, b.b_day <= a.a_day + window_days])
     pairs = pairs.filter(pairs.antecedent != pairs.consequent)
@@ -98,10 +97,7 @@ def median_lags(first: ir.Table, pairs: ir.Table, *, as_of: date, window_days: i
 
     Computed only for ``pairs`` (the reported rules): the holistic median is the dearest aggregate here.
     """
-    first = with_days(first)
-    a = first.filter(first.day <= _day_number(as_of - timedelta(days=window_days)))
-    a = a.select("customer_id", antecedent=first.item, a_day=first.day)
-    b = first.select("customer_id", consequent=first.item, b_day=first.day)
+    a, b = _pair_sides(with_days(first), as_of=as_of, window_days=window_days)
     hits = a.join(b, [a.customer_id == b.customer_id, b.b_day > a.a_day, b.b_day <= a.a_day + window_days])
     hits = hits.join(pairs, ["antecedent", "consequent"])
     return hits.group_by("antecedent", "consequent").aggregate(median_days=(hits.b_day - hits.a_day).median())
@@ -112,7 +108,7 @@ def customer_months(orders: ir.Table, *, as_of: date, window_days: int) -> ir.Ta
     up to the last month whose window ends by ``as_of``."""
     o = orders_until(orders, as_of)
     o = o.select("customer_id", month=o.ordered_at.date().truncate("M").epoch_days().cast("int32"))
-    return o.filter(o.month <= _day_number(as_of - timedelta(days=window_days))).distinct()
+    return o.filter(o.month <= _last_full_day(as_of, window_days)).distinct()
 
 
 def monthly_baseline(active: ir.Table, first: ir.Table, *, window_days: int) -> ir.Table:
@@ -207,8 +203,16 @@ def _code_of(names, item: str) -> int:
     return int(match[0]) if len(match) else -1
 
 
-def _day_number(day: date) -> int:
-    return (day - date(1970, 1, 1)).days
+def _last_full_day(as_of: date, window_days: int) -> int:
+    """The last day (a day number) a first purchase may fall on and still have a full window by ``as_of``."""
+    return (as_of - timedelta(days=window_days) - date(1970, 1, 1)).days
+
+
+def _pair_sides(first: ir.Table, *, as_of: date, window_days: int) -> tuple[ir.Table, ir.Table]:
+    """The two sides of the per-customer self-join: A (only first purchases with a full window), and B."""
+    a = first.filter(first.day <= _last_full_day(as_of, window_days))
+    return (a.select("customer_id", antecedent=a.item, a_day=a.day),
+            first.select("customer_id", consequent=first.item, b_day=first.day))
 
 
 def _first_month_weights(first: ir.Table, items: ir.Table, *, as_of: date, window_days: int) -> ir.Table:
