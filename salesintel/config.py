@@ -1,11 +1,19 @@
-"""Settings: where the store is. One URL, from --db or SALESINTEL_DB, default ./salesintel.duckdb."""
+"""Settings, read from the environment when asked (never at import): where the store is, how many runs to keep.
+
+- ``SALESINTEL_DB``: the store URL or .duckdb path (default ./salesintel.duckdb); ``--db`` wins over it.
+- ``SALESINTEL_KEEP_RUNS``: results of this many newest runs are kept per analysis (default 10).
+"""
 
 from __future__ import annotations
 
 import os
 
+from salesintel.errors import UserInputError
+
 DEFAULT_DB = "salesintel.duckdb"
 ENV_DB = "SALESINTEL_DB"
+ENV_KEEP_RUNS = "SALESINTEL_KEEP_RUNS"
+DEFAULT_KEEP_RUNS = 10
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -15,3 +23,21 @@ def database_url(explicit: str | None = None) -> str:
     'duckdb://x.duckdb'
     """
     return explicit or os.environ.get(ENV_DB) or DEFAULT_DB
+
+
+def keep_runs() -> int:
+    """How many runs per analysis keep their results ($SALESINTEL_KEEP_RUNS, default 10).
+
+    >>> keep_runs() >= 1
+    True
+    """
+    raw = os.environ.get(ENV_KEEP_RUNS)
+    if raw is None:
+        return DEFAULT_KEEP_RUNS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UserInputError(f"{ENV_KEEP_RUNS}={raw!r} is not a whole number") from None
+    if value < 1:
+        raise UserInputError(f"{ENV_KEEP_RUNS} must be at least 1, not {value}")
+    return value

@@ -1,12 +1,11 @@
-"""One exception family. Every front end translates these in one place (the CLI: one line, exit 2)."""
+"""One exception family. Every front end translates these in one place: the CLI (one line and an exit code,
+see ``salesintel.cli``), later the API. Exit codes belong to the shells, not to these classes."""
 
 from __future__ import annotations
 
 
 class SalesIntelError(Exception):
     """Root of every error salesintel raises on purpose; the message is one sentence a user can act on."""
-
-    exit_code = 2
 
 
 class UserInputError(SalesIntelError, ValueError):
@@ -43,3 +42,11 @@ class NotFitted(SalesIntelError, RuntimeError):
 
 class NotFound(SalesIntelError, LookupError):
     """A task, run or result that does not exist."""
+
+
+class OutputMismatch(SalesIntelError):
+    """An analysis returned a result that does not match its declaration (a bug in the analysis)."""
+
+
+class StoreBusy(SalesIntelError):
+    """Another process holds the database."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.schema as sch
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Column types, as salesintel names them, and the Ibis type each becomes in the store.
 IBIS_TYPES = {
@@ -327,10 +327,33 @@ SYSTEM: tuple[Table, ...] = (
             _c("seconds", "float", "Duration."),
             _c("params", "json", "Parameters as JSON."),
             _c("row_counts", "json", "Rows per result table as JSON."),
-            _c("status", "string", "ok or failed."),
-            _c("error", "string", "Error message when it failed."),
+            _c("as_of", "date", "The date the data was analysed as of."),
+            _c("status", "string", "ok, skipped (not enough data), fallback (a documented fallback was used) "
+               "or failed.", allowed=("ok", "skipped", "fallback", "failed")),
+            _c("note", "string", "Why it was skipped, which fallback was used, or the error."),
+            _c("pruned", "bool", "The run's results were dropped to keep only the newest runs."),
         ),
         key=("run_id",),
+        system=True,
+    ),
+    Table(
+        "models",
+        "Fitted models, kept so that scoring later or in another process needs no refit.",
+        (
+            _req("model_id", "string", "Model identifier."),
+            _req("name", "string", "What the model is for (e.g. bgnbd, gamma_gamma)."),
+            _req("kind", "string", "The estimator class."),
+            _c("analysis", "string", "Analysis whose run fitted it."),
+            _c("run_id", "string", "That run."),
+            _req("as_of", "date", "Data up to this date was used."),
+            _req("fitted_at", "timestamp", "When it was fitted."),
+            _c("fingerprint", "json", "Row counts and sums of the data it was fitted on (a refit is due when "
+               "they change)."),
+            _req("artifact", "json", "Hyper-parameters and learned state, enough to load it exactly."),
+            _c("metadata", "json", "Training metadata: data window, row counts, metrics, library versions."),
+            _c("stale", "bool", "Set when data it was trained on changed or was erased; refit on the next run."),
+        ),
+        key=("model_id",),
         system=True,
     ),
     Table(

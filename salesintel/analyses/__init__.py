@@ -1,7 +1,4 @@
-"""Analyses, one module per business question, each registered once in :mod:`registry`."""
+"""Analyses, one module per business question, each declared and registered once (see :mod:`spec`).
 
-from salesintel.analyses import (  # noqa: F401 - importing registers them
-    affinity, basket_rules, clv, decline, offers, profiles, sequential_rules,
-)
-
-__all__ = ["affinity", "basket_rules", "clv", "decline", "offers", "profiles", "sequential_rules"]
+Importing this package is cheap: the analysis modules load when the registry is first asked.
+"""

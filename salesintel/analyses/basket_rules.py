@@ -10,14 +10,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
-from salesintel.analyses.registry import Analysis, register
-from salesintel.analyses.timeline import orders_until, resolve_as_of
+from salesintel.analyses.registry import register
+from salesintel.analyses.spec import Analysis, Col, Output, Params, param
+from salesintel.analyses.timeline import orders_until
 
 SCHEMA = pa.schema([("antecedent", pa.string()), ("consequent", pa.string()), ("size", pa.int64()),
                     ("orders", pa.int64()), ("support", pa.float64()), ("confidence", pa.float64()),
@@ -26,11 +28,24 @@ COLUMNS = SCHEMA.names
 
 
 @dataclass(frozen=True)
-class BasketParams:
-    min_support: float = 0.001
-    min_confidence: float = 0.5
-    max_len: int = 10
-    as_of: date | None = None
+class BasketParams(Params):
+    analysis_name: ClassVar[str] = "basket_rules"
+    min_support: float = param(0.001, "Minimum share of orders that contain the whole itemset.", gt=0, le=1,
+                               label="in at least {} of orders")
+    min_confidence: float = param(0.5, "Minimum share of orders with the left side that also have the right.",
+                                  ge=0, le=1, label="confidence at least {}")
+    max_len: int = param(10, "Largest itemset (left side plus right side).", ge=2, le=20, label="up to {} items")
+
+
+COLUMN_DECLS = (
+    Col("antecedent", "string", "Bought together (left side, comma-separated)"),
+    Col("consequent", "string", "Also in the order (right side)", refers="products"),
+    Col("size", "int", "Items in the rule", "count"),
+    Col("orders", "int", "Orders with every item", "count"),
+    Col("support", "float", "Share of orders with every item", "percent"),
+    Col("confidence", "float", "Share of orders with the left side that have the right side", "percent"),
+    Col("lift", "float", "Lift (confidence / share of orders with the right side)", "ratio"),
+)
 
 
 def frequent_itemsets(baskets: ir.Table, *, min_count: int, max_len: int = 10) -> pd.DataFrame:
@@ -99,15 +114,17 @@ def order_baskets(orders: ir.Table, *, as_of: date) -> ir.Table:
     return o.select(basket=o.order_id, item=o.product_id)
 
 
-def _run(store, params: BasketParams) -> dict:
-    orders = store.table("orders")
-    as_of = resolve_as_of(orders, params.as_of)
-    return {"basket_rules": basket_rules(order_baskets(orders, as_of=as_of), min_support=params.min_support,
+def _compute(ctx, params: BasketParams) -> dict:
+    baskets = order_baskets(ctx.table("orders"), as_of=params.as_of)
+    return {"basket_rules": basket_rules(baskets, min_support=params.min_support,
                                          min_confidence=params.min_confidence, max_len=params.max_len)}
 
 
 BASKETS = register(Analysis(
     name="basket_rules", title="Bought together (same order)",
     question="Which products are bought in the same order, more often than chance?",
-    run=_run, params=BasketParams, order_by={"basket_rules": ("lift", True)},
+    inputs=("orders",), params=BasketParams,
+    outputs={"basket_rules": Output(COLUMN_DECLS, grain="one row per rule {left side} => {right side}",
+                                    key=("antecedent", "consequent"), person_key=None, sort=("lift", True))},
+    compute=_compute, python_step="rules from the frequent itemsets' counts",
 ))

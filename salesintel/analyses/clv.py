@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 import ibis
 import ibis.expr.types as ir
@@ -21,8 +22,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from salesintel.analyses.registry import Analysis, register
-from salesintel.analyses.timeline import days_between, orders_until, resolve_as_of
+from salesintel.analyses.registry import register
+from salesintel.analyses.spec import Analysis, Col, Output, Params, param
+from salesintel.analyses.timeline import days_between, orders_until
 from salesintel.errors import UserInputError
 from salesintel.models import BGNBD, GammaGamma
 
@@ -33,11 +35,14 @@ MONTH_DAYS = 365.25 / 12
 
 
 @dataclass(frozen=True)
-class ClvParams:
-    horizon_days: int = 365
-    discount_rate: float = 0.10  # per year
-    time_unit: str = "weeks"
-    as_of: date | None = None
+class ClvParams(Params):
+    analysis_name: ClassVar[str] = "clv"
+    horizon_days: int = param(365, "Predict purchases and value over this many days.", ge=1, le=3650,
+                              label="over the next {} days")
+    discount_rate: float = param(0.10, "Yearly discount rate for the value of later purchases.", ge=0, le=1,
+                                 label="discounted at {} a year")
+    time_unit: str = param("weeks", "Unit of recency, T and the fitted rate parameter.", choices=("days", "weeks"),
+                           label="in {}")
 
 
 @dataclass
@@ -48,6 +53,24 @@ class ClvFit:
     spend: GammaGamma | None
     as_of: date
     time_unit: str
+
+
+CUSTOMER_COLUMNS = (
+    Col("customer_id", "string", "Customer", refers="customers"),
+    Col("frequency", "int", "Repeat purchases (purchase days after the first)", "count"),
+    Col("recency", "float", "First to last purchase (time unit)"),
+    Col("T", "float", "First purchase to the as-of date (time unit)"),
+    Col("monetary_value", "float", "Mean spend of the repeat purchases", "money"),
+    Col("p_alive", "float", "Chance the customer is still active", "percent"),
+    Col("expected_purchases", "float", "Expected purchases over the horizon"),
+    Col("expected_spend", "float", "Expected spend per purchase", "money"),
+    Col("clv", "float", "Lifetime value over the horizon (discounted)", "money"),
+)
+MODEL_COLUMNS = (
+    Col("model", "string", "Model (bgnbd: purchases, gamma_gamma: spend)"),
+    Col("parameter", "string", "Parameter"),
+    Col("value", "float", "Fitted value"),
+)
 
 
 def purchase_days(orders: ir.Table, *, as_of: date) -> ir.Table:
@@ -84,17 +107,26 @@ def purchase_summary(orders: ir.Table, *, as_of: date, time_unit: str = "weeks")
 
 
 def fit_purchases(summary: pd.DataFrame) -> BGNBD:
-    """BG/NBD on the distinct (frequency, recency, T) triples, weighted by how many customers share each."""
-    triples = summary.groupby(["frequency", "recency", "T"], sort=False).size().reset_index(name="n")
-    return BGNBD.fit(triples.frequency, triples.recency, triples["T"], weights=triples.n)
+    """BG/NBD on the distinct (frequency, recency, T) triples, weighted by how many customers share each
+    (sorted, so the fit does not depend on the order the engine returned the rows in)."""
+    triples = summary.groupby(["frequency", "recency", "T"], sort=True).size().reset_index(name="n")
+    return BGNBD().fit(triples.frequency, triples.recency, triples["T"], weights=triples.n)
 
 
 def fit_clv(summary: pd.DataFrame, *, as_of: date, time_unit: str) -> ClvFit:
     """Fit BG/NBD on the distinct (frequency, recency, T) triples and Gamma-Gamma on the repeat buyers."""
     purchases = fit_purchases(summary)
-    repeat = summary[(summary.frequency > 0) & (summary.monetary_value > 0)]
-    spend = GammaGamma.fit(repeat.frequency, repeat.monetary_value) if len(repeat) >= 3 else None
+    repeat = summary[(summary.frequency > 0) & (summary.monetary_value > 0)].sort_values("customer_id")
+    spend = GammaGamma().fit(repeat.frequency, repeat.monetary_value) if len(repeat) >= 3 else None
     return ClvFit(purchases, spend, as_of, time_unit)
+
+
+def training_fingerprint(orders: ir.Table, *, as_of: date) -> dict:
+    """Row count, revenue and last order of the orders up to ``as_of``: a kept fit is reused only while
+    these are unchanged."""
+    o = orders_until(orders, as_of)
+    row = o.aggregate(rows=o.count(), revenue=o.amount.sum(), last=o.ordered_at.max()).execute().iloc[0]
+    return {"orders": int(row.rows), "revenue": round(float(row.revenue or 0.0), 6), "last_order": str(row["last"])}
 
 
 def score_customers(summary: pd.DataFrame, fit: ClvFit, *, horizon_days: int, discount_rate: float) -> pd.DataFrame:
@@ -124,25 +156,35 @@ def customer_lifetime_value(orders: ir.Table, *, as_of: date, horizon_days: int 
     if horizon_days <= 0:
         raise UserInputError("the horizon must be a positive number of days")
     summary = purchase_summary(orders, as_of=as_of, time_unit=time_unit).execute()
+    summary = summary.sort_values("customer_id").reset_index(drop=True)  # a fit must not depend on row order
     fit = fit_clv(summary, as_of=as_of, time_unit=time_unit)
     scored = score_customers(summary, fit, horizon_days=horizon_days, discount_rate=discount_rate)
     scored = scored.sort_values(["clv", "customer_id"], ascending=[False, True]).reset_index(drop=True)
     return pa.Table.from_pandas(scored, preserve_index=False), fit
 
 
-def _run(store, params: ClvParams) -> dict:
-    orders = store.table("orders")
-    as_of = resolve_as_of(orders, params.as_of)
-    table, fit = customer_lifetime_value(orders, as_of=as_of, horizon_days=params.horizon_days,
+def _compute(ctx, params: ClvParams) -> dict:
+    orders = ctx.table("orders")
+    table, fit = customer_lifetime_value(orders, as_of=params.as_of, horizon_days=params.horizon_days,
                                          discount_rate=params.discount_rate, time_unit=params.time_unit)
+    fingerprint = training_fingerprint(orders, as_of=params.as_of)
+    ctx.save_model(f"bgnbd.{params.time_unit}", fit.purchases, fingerprint=fingerprint,
+                   metadata={"customers": table.num_rows, "time_unit": params.time_unit,
+                             "metrics": {"log_likelihood": fit.purchases.log_likelihood_}})
+    if fit.spend is not None:
+        ctx.save_model("gamma_gamma", fit.spend, fingerprint=fingerprint,
+                       metadata={"repeat_buyers": fit.spend.n_customers_,
+                                 "metrics": {"log_likelihood": fit.spend.log_likelihood_}})
+    else:
+        ctx.fallback("fewer than 3 repeat buyers: spend is not modelled, so every CLV is 0")
     return {"customers": table, "model": model_table(fit)}
 
 
 def model_table(fit: ClvFit) -> pa.Table:
     """The fitted parameters as rows (model, parameter, value), stored beside every run's results."""
-    rows = [("bgnbd", k, float(v)) for k, v in fit.purchases.params().items()]
+    rows = [("bgnbd", k, float(v)) for k, v in fit.purchases.fitted_state().items()]
     if fit.spend:
-        rows += [("gamma_gamma", k, float(v)) for k, v in fit.spend.params().items()]
+        rows += [("gamma_gamma", k, float(v)) for k, v in fit.spend.fitted_state().items()]
     model, parameter, value = zip(*rows)
     return pa.table({"model": list(model), "parameter": list(parameter), "value": list(value)})
 
@@ -153,19 +195,43 @@ def params_from_model(model: pa.Table | pd.DataFrame) -> dict:
     return {name: dict(zip(group.parameter, group.value)) for name, group in df.groupby("model", sort=False)}
 
 
-def _charts(results: dict) -> list:
+def _charts(read) -> list:
     import plotly.express as px
 
-    df = results["customers"].copy()
-    return [
-        px.histogram(df, x="clv", nbins=50, log_y=True, title="Customer lifetime value (next horizon, discounted)"),
-        px.scatter(df.head(5000), x="recency", y="frequency", color="p_alive", title="P(alive) by frequency and recency",
-                   color_continuous_scale="RdYlGn"),
-    ]
+    t = read("customers")
+    # engine-side: every customer counts, in bins of equal width up to the 99th percentile (outliers in the last)
+    top = float(t.clv.quantile(0.99).execute() or 0.0)
+    if top <= 0:
+        return []
+    width = top / 40
+    binned = t.mutate(bin=ibis.least((t.clv / width).floor(), 40).cast("int64"))
+    hist = binned.group_by("bin").aggregate(customers=binned.count()).order_by("bin").execute()
+    hist["clv from"] = hist["bin"] * width
+    fig = px.bar(hist, x="clv from", y="customers", log_y=True,
+                 title="Customers by lifetime value (next horizon, discounted; last bar: top 1%)",
+                 labels={"clv from": "lifetime value (currency)", "customers": "customers (log scale)"})
+    return [fig]
+
+
+def _summary(read) -> list[str]:
+    t = read("customers")
+    row = t.aggregate(total=t.clv.sum(), n=t.count(), alive=(t.p_alive < 0.5).sum()).execute().iloc[0]
+    if not row.n:
+        return []
+    return [f"The {int(row.n):,} customers with purchases are worth {row.total:,.0f} over the horizon; "
+            f"{int(row.alive or 0):,} of them are more likely gone than active."]
 
 
 CLV = register(Analysis(
     name="clv", title="Customer lifetime value",
     question="How much will each customer buy over the horizon, and how likely are they still active?",
-    run=_run, params=ClvParams, charts=_charts, order_by={"customers": ("clv", True)},
+    inputs=("orders",), params=ClvParams,
+    outputs={
+        "customers": Output(CUSTOMER_COLUMNS, grain="one row per customer with a purchase up to the as-of date",
+                            key=("customer_id",), person_key="customer_id", sort=("clv", True)),
+        "model": Output(MODEL_COLUMNS, grain="one row per fitted parameter", key=("model", "parameter"),
+                        person_key=None),
+    },
+    compute=_compute, charts=_charts, summary=_summary,
+    python_step="BG/NBD and Gamma-Gamma fits on the per-customer purchase summary",
 ))

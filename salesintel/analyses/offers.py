@@ -1,6 +1,6 @@
 """Next-best offers: per customer, up to K products they do not own, ranked by expected value now.
 
-Cross-sell: for every significant sequential rule A -> B (p < 0.01, lift >= min_lift) and a customer who
+Cross-sell: for every significant sequential rule A -> B (p < max_p_value, lift >= min_lift) and a customer who
 owns A but not B, the chance now is the rule's confidence times the share of the window still ahead
 (at least 10%: a late buyer is still a candidate), times B's list price. Upsell: a customer's highest
 tier in a category, the next tier's product, at the share of same-tier owners who own the next tier.
@@ -11,28 +11,53 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
-from salesintel.analyses.registry import Analysis, register
+from salesintel.analyses.registry import register
 from salesintel.analyses.sequential_rules import first_purchases, sequential_rules
-from salesintel.analyses.timeline import days_between, resolve_as_of
+from salesintel.analyses.spec import Analysis, Col, Output, Params, param
+from salesintel.analyses.timeline import days_between
 
 COLUMNS = ["customer_id", "rank", "product_id", "product_name", "kind", "probability", "expected_value",
            "reason", "contact_ok"]
 
 
 @dataclass(frozen=True)
-class OfferParams:
-    top: int = 3
-    window_days: int = 180
-    min_lift: float = 1.5
-    as_of: date | None = None
+class OfferParams(Params):
+    analysis_name: ClassVar[str] = "offers"
+    top: int = param(3, "Offers per customer.", ge=1, le=50, label="{} offers per customer")
+    window_days: int = param(180, "Cross-sell rules: B follows A within this many days.", ge=1,
+                             label="rules within {} days")
+    min_lift: float = param(1.5, "Cross-sell rules need at least this lift.", ge=0, label="lift at least {}")
+    max_p_value: float = param(0.01, "Cross-sell rules need a p-value below this.", gt=0, le=1,
+                               label="p below {}")
+
+
+COLUMN_DECLS = (
+    Col("customer_id", "string", "Customer", refers="customers"),
+    Col("rank", "int", "Rank for the customer"),
+    Col("product_id", "string", "Product to offer", refers="products"),
+    Col("product_name", "string", "Product name"),
+    Col("kind", "string", "cross-sell or upsell"),
+    Col("probability", "float", "Chance they buy it now", "percent"),
+    Col("expected_value", "float", "Expected value (chance x list price)", "money"),
+    Col("reason", "string", "What the rep can say", "text"),
+    Col("contact_ok", "bool", "May be contacted (e-mail or phone opt-in)"),
+)
 
 
 def _pct(x: ir.NumericValue) -> ir.StringValue:
     return (x * 100).round().cast("int64").cast("string") + "%"
+
+
+def _one_decimal(x: ir.NumericValue) -> ir.StringValue:
+    """``x`` as text with exactly one decimal ("2.0"), the same on every engine (no float-to-text cast)."""
+    tenths = (x * 10).round().cast("int64")
+    return (tenths // 10).cast("string") + "." + (tenths % 10).cast("string")
 
 
 def cross_sell(owned: ir.Table, rules: ir.Table, products: ir.Table, *, as_of: date, window_days: int) -> ir.Table:
@@ -46,7 +71,7 @@ def cross_sell(owned: ir.Table, rules: ir.Table, products: ir.Table, *, as_of: d
     prob = cand.confidence * ahead
     reason = ("bought " + cand.a_name + " " + cand.days.cast("string") + " days ago; " + _pct(cand.confidence)
               + " of buyers add " + cand.name + " within " + str(window_days) + " days, "
-              + cand.lift.round(1).cast("string") + "x the usual rate")
+              + _one_decimal(cand.lift) + "x the usual rate")
     return cand.select("customer_id", product_id=cand.consequent, product_name=cand.name,
                        kind=ibis.literal("cross-sell"), probability=prob,
                        expected_value=prob * cand.price.fill_null(0), reason=reason)
@@ -96,19 +121,37 @@ def next_best_offers(orders: ir.Table, products: ir.Table, customers: ir.Table, 
     return out.select(*COLUMNS[:-1], contact_ok=out.contact_ok.fill_null(False))
 
 
-def _run(store, params: OfferParams) -> dict:
-    orders, products = store.table("orders"), store.table("products")
-    as_of = resolve_as_of(orders, params.as_of)
-    rules = sequential_rules(orders, products, as_of=as_of, window_days=params.window_days,
+def _compute(ctx, params: OfferParams) -> dict:
+    orders, products = ctx.table("orders"), ctx.table("products")
+    rules = sequential_rules(orders, products, as_of=params.as_of, window_days=params.window_days,
                              min_lift=params.min_lift).to_pandas()
-    rules = rules[rules.p_value < 0.01][["antecedent", "consequent", "confidence", "lift"]]
-    offers = next_best_offers(orders, products, store.table("customers"), ibis.memtable(rules), as_of=as_of,
+    rules = rules[rules.p_value < params.max_p_value][["antecedent", "consequent", "confidence", "lift"]]
+    rules = ibis.memtable(pa.Table.from_pandas(rules, schema=_RULE_SCHEMA, preserve_index=False))
+    offers = next_best_offers(orders, products, ctx.table("customers"), rules, as_of=params.as_of,
                               window_days=params.window_days, top=params.top)
     return {"offers": offers}
+
+
+_RULE_SCHEMA = pa.schema([("antecedent", pa.string()), ("consequent", pa.string()), ("confidence", pa.float64()),
+                          ("lift", pa.float64())])
+
+
+def _summary(read) -> list[str]:
+    t = read("offers")
+    agg = t.aggregate(customers=t.customer_id.nunique(), value=t.expected_value.sum(),
+                      reachable=t.customer_id.nunique(where=t.contact_ok)).execute().iloc[0]
+    if not agg.customers:
+        return []
+    return [f"{int(agg.customers):,} customers have a next-best offer ({int(agg.reachable):,} may be contacted); "
+            f"expected value {agg.value:,.0f} if every offer is made."]
 
 
 OFFERS = register(Analysis(
     name="offers", title="Next-best offers (cross-sell and upsell)",
     question="What should each customer be offered next, and what can the rep say why?",
-    run=_run, params=OfferParams, order_by={"offers": ("expected_value", True)},
+    inputs=("orders", "products", "customers"), params=OfferParams,
+    outputs={"offers": Output(COLUMN_DECLS, grain="one row per customer and offered product (rank 1..top)",
+                              key=("customer_id", "product_id"), person_key="customer_id",
+                              sort=("expected_value", True))},
+    compute=_compute, summary=_summary, python_step="the significant rules (p-values) before scoring in the engine",
 ))

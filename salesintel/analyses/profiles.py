@@ -7,18 +7,21 @@ revenue); the segment names follow the usual R x F grid, see docs/definitions.md
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from typing import ClassVar
 
 import ibis
 import ibis.expr.types as ir
 
-from salesintel.analyses.registry import Analysis, register
-from salesintel.analyses.timeline import days_between, orders_until, resolve_as_of
+from datetime import date
+
+from salesintel.analyses.registry import register
+from salesintel.analyses.spec import Analysis, Col, Output, Params
+from salesintel.analyses.timeline import days_between, orders_until
 
 
 @dataclass(frozen=True)
-class ProfileParams:
-    as_of: date | None = None
+class ProfileParams(Params):
+    analysis_name: ClassVar[str] = "profiles"
 
 
 def customer_profiles(orders: ir.Table, *, as_of: date) -> ir.Table:
@@ -71,25 +74,65 @@ def rfm_segment(r: ir.IntegerValue, f: ir.IntegerValue) -> ir.StringValue:
     )
 
 
-def _run(store, params: ProfileParams) -> dict:
-    orders = store.table("orders")
-    as_of = resolve_as_of(orders, params.as_of)
-    profiles = customer_profiles(orders, as_of=as_of)
+PROFILE_COLUMNS = (
+    Col("customer_id", "string", "Customer", refers="customers"),
+    Col("first_order_at", "timestamp", "First order"),
+    Col("last_order_at", "timestamp", "Last order"),
+    Col("orders", "int", "Orders", "count"),
+    Col("revenue", "float", "Revenue", "money"),
+    Col("avg_order_value", "float", "Average order value", "money"),
+    Col("recency_days", "int", "Days since the last order", "days"),
+    Col("tenure_days", "int", "Days since the first order", "days"),
+    Col("products", "int", "Different products bought", "count"),
+    Col("r_score", "int", "Recency score (5 = most recent)"),
+    Col("f_score", "int", "Frequency score (5 = most orders)"),
+    Col("m_score", "int", "Monetary score (5 = highest revenue)"),
+    Col("rfm_score", "string", "RFM score (recency, frequency, monetary)"),
+    Col("rfm_segment", "string", "RFM segment"),
+)
+SEGMENT_COLUMNS = (
+    Col("rfm_segment", "string", "RFM segment"),
+    Col("customers", "int", "Customers", "count"),
+    Col("revenue", "float", "Revenue", "money"),
+    Col("avg_recency_days", "float", "Average days since the last order", "days"),
+)
+
+
+def _compute(ctx, params: ProfileParams) -> dict:
+    profiles = customer_profiles(ctx.table("orders"), as_of=params.as_of)
     segments = profiles.group_by("rfm_segment").aggregate(
         customers=profiles.count(), revenue=profiles.revenue.sum(), avg_recency_days=profiles.recency_days.mean())
     return {"profiles": profiles, "segments": segments}
 
 
-def _charts(results: dict) -> list:
+def _charts(read) -> list:
     import plotly.express as px
 
-    seg = results["segments"].sort_values("customers", ascending=False)
-    return [px.bar(seg, x="rfm_segment", y="customers", hover_data=["revenue"], title="Customers per RFM segment")]
+    seg = read("segments").order_by(ibis.desc("customers")).execute()
+    fig = px.bar(seg, x="rfm_segment", y="customers", hover_data=["revenue"], title="Customers per RFM segment",
+                 labels={"rfm_segment": "segment", "customers": "customers"})
+    return [fig]
+
+
+def _summary(read) -> list[str]:
+    seg = read("segments").execute()
+    if seg.empty:
+        return []
+    total = int(seg.customers.sum())
+    risk = seg[seg.rfm_segment.isin(["cannot lose them", "at risk"])]
+    return [f"{total:,} customers have ordered; {int(risk.customers.sum()):,} frequent buyers have gone quiet "
+            f"(segments 'cannot lose them' and 'at risk'), worth {risk.revenue.sum():,.0f} in past revenue."]
 
 
 PROFILES = register(Analysis(
     name="profiles", title="Customer profiles and RFM segments",
     question="Who are our customers: how recently, how often and how much do they buy?",
-    run=_run, params=ProfileParams, charts=_charts,
-    order_by={"profiles": ("revenue", True), "segments": ("customers", True)},
+    inputs=("orders",), params=ProfileParams,
+    outputs={
+        "profiles": Output(PROFILE_COLUMNS, grain="one row per customer with an order up to the as-of date",
+                           key=("customer_id",), person_key="customer_id", sort=("revenue", True)),
+        "segments": Output(SEGMENT_COLUMNS, grain="one row per RFM segment", key=("rfm_segment",),
+                           person_key=None, sort=("customers", True)),
+    },
+    compute=_compute, charts=_charts, summary=_summary,
 ))

@@ -17,32 +17,57 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import ClassVar
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 from scipy import stats
 
-from salesintel.analyses.registry import Analysis, register
-from salesintel.analyses.timeline import orders_until, resolve_as_of
+from salesintel.analyses.registry import register
+from salesintel.analyses.spec import Analysis, Col, Output, Params, param
+from salesintel.analyses.timeline import orders_until
+from salesintel.errors import UserInputError
 
 COLUMNS = ["antecedent", "consequent", "window_days", "customers_a", "customers_a_then_b", "confidence",
            "baseline", "lift", "p_value", "median_days"]
 
 
 @dataclass(frozen=True)
-class RuleParams:
-    window_days: int = 180
-    min_customers: int = 10
-    min_lift: float = 1.0  # a pair bought no more often than the baseline is not a rule
-    top: int | None = None
-    by: str = "product"  # product or category
-    antecedent: str | None = None
-    as_of: date | None = None
+class RuleParams(Params):
+    analysis_name: ClassVar[str] = "rules"
+    window_days: int = param(180, "B must be bought for the first time within this many days after A.", ge=1,
+                             label="within {} days")
+    min_customers: int = param(10, "Support floor: at least this many customers bought A then B.", ge=1,
+                               label="at least {} customers")
+    min_lift: float = param(1.0, "Report a pair only when its lift exceeds this (1 = no better than chance).", ge=0,
+                            label="lift above {}")
+    top: int | None = param(None, "Keep only the K rules with the highest lift.", ge=1, label="top {}")
+    by: str = param("product", "Rules between products or between categories.", choices=("product", "category"),
+                    label="by {}")
+    antecedent: str | None = param(None, "Only rules that start from this product (or category).",
+                                   label="starting from {}")
+
+
+COLUMN_DECLS = (
+    Col("antecedent", "string", "Bought first (A)", refers="products"),
+    Col("consequent", "string", "Then bought (B)", refers="products"),
+    Col("window_days", "int", "Window in days", "days"),
+    Col("customers_a", "int", "Customers who bought A with a full window", "count"),
+    Col("customers_a_then_b", "int", "Of those, bought B within the window", "count"),
+    Col("confidence", "float", "Share of A buyers who then bought B", "percent"),
+    Col("baseline", "float", "Share of comparable customers without A who bought B", "percent"),
+    Col("lift", "float", "Lift (confidence / baseline)", "ratio"),
+    Col("p_value", "float", "p-value (one-sided binomial test)", "p"),
+    Col("median_days", "float", "Median days from A to B", "days"),
+)
+BY_CHOICES = ("product", "category")
 
 
 def first_purchases(orders: ir.Table, products: ir.Table, *, as_of: date, by: str = "product") -> ir.Table:
     """One row per customer and item (product or category): ``customer_id, item, first_on`` (a date)."""
+    if by not in BY_CHOICES:
+        raise UserInputError(f"by must be product or category, not {by!r}")
     o = orders_until(orders, as_of)
     o = o.filter(o.amount > 0)
     if by == "category":
@@ -256,27 +281,33 @@ def _finish(df, window_days: int, min_lift: float, top: int | None):
     return (df.head(top) if top else df).reset_index(drop=True)
 
 
-def _run(store, params: RuleParams) -> dict:
-    orders = store.table("orders")
-    as_of = resolve_as_of(orders, params.as_of)
-    rules = sequential_rules(orders, store.table("products"), as_of=as_of, window_days=params.window_days,
-                             by=params.by, antecedent=params.antecedent, min_customers=params.min_customers,
-                             min_lift=params.min_lift, top=params.top)
+def _compute(ctx, params: RuleParams) -> dict:
+    rules = sequential_rules(ctx.table("orders"), ctx.table("products"), as_of=params.as_of,
+                             window_days=params.window_days, by=params.by, antecedent=params.antecedent,
+                             min_customers=params.min_customers, min_lift=params.min_lift, top=params.top)
     return {"rules": rules}
 
 
-def _charts(results: dict) -> list:
+def _charts(read) -> list:
     import plotly.express as px
 
-    df = results["rules"].head(25).copy()
-    df["rule"] = df.antecedent + " then " + df.consequent
-    return [px.bar(df.iloc[::-1], x="lift", y="rule", orientation="h", hover_data=["confidence", "customers_a",
-                   "p_value", "median_days"], title="Top sequential rules by lift")]
+    df = read("rules").order_by(ibis.desc("lift")).limit(20).execute()
+    if df.empty:
+        return []
+    df["rule"] = df.antecedent_name + " → " + df.consequent_name
+    fig = px.bar(df.iloc[::-1], x="lift", y="rule", orientation="h",
+                 hover_data=["confidence", "customers_a", "median_days"],
+                 title="Top 20 'bought A, then B' rules (lift: times the usual rate)",
+                 labels={"lift": "lift (x the rate of comparable customers)", "rule": ""})
+    return [fig]
 
 
 RULES = register(Analysis(
     name="rules", title="What customers buy next (A then B)",
     question="Of the customers who bought A, how many bought B for the first time within the window?",
-    run=_run, params=RuleParams, charts=_charts, order_by={"rules": ("lift", True)},
+    inputs=("orders", "products"), params=RuleParams,
+    outputs={"rules": Output(COLUMN_DECLS, grain="one row per ordered pair of products (or categories)",
+                             key=("antecedent", "consequent"), person_key=None, sort=("lift", True))},
+    compute=_compute, charts=_charts,
+    python_step="p-values (binomial test) on the aggregated pair counts",
 ))
-

@@ -1,36 +1,70 @@
-"""The salesintel command line: a thin shell over the library. Errors become one line and exit code 2."""
+"""The salesintel command line: a thin shell over the library.
+
+Errors are translated here, in one place: a salesintel error (bad input, not found ...) prints one line and
+exits 2; anything unexpected prints one line naming what failed and exits 1; ``--debug`` (anywhere on the
+command line) shows the traceback instead.
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
 
-from salesintel.errors import SalesIntelError
-
 app = typer.Typer(
     name="salesintel",
-    help="Sales and customer intelligence on your own data.\n\nExample: salesintel demo && salesintel show profiles",
+    help="Sales and customer intelligence on your own data.\n\nExample: salesintel demo && salesintel show profiles"
+         "\n\nAdd --debug to any command to see the traceback of an unexpected error.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
     rich_markup_mode=None,
 )
 
+EXIT_USER_ERROR = 2
+EXIT_UNEXPECTED = 1
+_DEBUG = False
+
 
 def _register_commands() -> None:
-    from salesintel.cli import analysis_commands, data_commands, health_commands  # noqa: F401 - register on import
+    from salesintel.cli import analysis_commands, data_commands, task_commands  # noqa: F401 - register on import
+
+
+def fail_run(record) -> NoReturn:
+    """A run that failed: one line and exit 1 (its traceback with --debug)."""
+    if _DEBUG and record.error is not None:
+        raise record.error
+    _say(f"error: {record.analysis} failed: {record.note}; run again with --debug for the traceback")
+    sys.exit(EXIT_UNEXPECTED)
 
 
 def main() -> None:
-    """Console entry point: run the app, turning salesintel errors into one clear line."""
-    _register_commands()
+    """Console entry point: run the app, turning every error into one clear line and an exit code."""
+    global _DEBUG
+    if "--debug" in sys.argv[1:]:
+        _DEBUG = True
+        sys.argv.remove("--debug")
     try:
+        _register_commands()
         app()
-    except SalesIntelError as exc:
-        from salesintel.cli.output import message
-
-        message(f"error: {exc}")
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        from salesintel.errors import SalesIntelError
+
+        if _DEBUG:
+            raise
+        if isinstance(exc, SalesIntelError):
+            _say(f"error: {exc}")
+            sys.exit(EXIT_USER_ERROR)
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        _say(f"error: {' '.join(sys.argv[1:2]) or 'salesintel'} failed: {type(exc).__name__}"
+             f"{': ' + text if text else ''}; run again with --debug for the traceback")
+        sys.exit(EXIT_UNEXPECTED)
+
+
+def _say(text: str) -> None:
+    from salesintel.cli.output import message
+
+    message(text)

@@ -1,92 +1,158 @@
-"""Commands that run and show analyses: analyze, show, report."""
+"""Commands that run and read analyses: one per registered analysis (generated), analyze, show, runs, list,
+report. Every one parses, calls one library function and renders."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
-import pandas as pd
 import typer
 
-from salesintel.analyses import registry
-from salesintel.cli import app
+from salesintel.analyses import registry, results, runner
+from salesintel.analyses.spec import Analysis
+from salesintel.cli import app, fail_run
+from salesintel.cli.generated import (command_doc, param_options, param_values, reader_options, where_from,
+                                      with_signature)
 from salesintel.cli.options import AsOf, Db, Format, Limit, check_format, parse_date
 from salesintel.cli.output import message, progress, render
-from salesintel.errors import InsufficientData
 from salesintel.store import Store
 
+analyze_app = typer.Typer(help="Run analyses and keep their results as a new run (default: every analysis).\n\n"
+                          "Example: salesintel analyze --as-of 2025-06-30, salesintel analyze rules --window-days 90",
+                          rich_markup_mode=None)
+app.add_typer(analyze_app, name="analyze")
 
-def run_analyses(store: Store, names: list[str] | None, as_of: date | None) -> list[registry.RunRecord]:
-    """Run the named (default: all) analyses with a progress bar; print what each found."""
-    names = names or registry.names()
-    records = []
+
+@analyze_app.callback(invoke_without_command=True)
+def analyze(ctx: typer.Context, as_of: AsOf = None, db: Db = None, fmt: Format = "table") -> None:
+    """Run every registered analysis with its defaults; each is kept as a new run with its status."""
+    if ctx.invoked_subcommand is not None:
+        return
+    check_format(fmt)
+    store = Store.open(db, create=False)
+    names = registry.names()
     with progress("analysing", len(names)) as bar:
-        for name in names:
-            bar.describe(f"analysing: {name}")
-            analysis = registry.get(name)
-            fields = {f for f in analysis.params.__dataclass_fields__}
-            params = registry.make_params(analysis, **({"as_of": as_of} if "as_of" in fields else {}))
-            try:
-                record, _ = registry.run(store, name, params)
-            except InsufficientData as exc:
-                record = registry.run_logged_failure(store, name, params, exc)
-                message(f"{name}: skipped, {exc}")
-            except Exception as exc:  # one failing analysis must not stop the others; the run log says why
-                record = registry.run_logged_failure(store, name, params, exc)
-                message(f"{name}: failed, {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-            records.append(record)
-            bar.advance()
-    rows = [{"analysis": r.analysis, "status": r.status, "seconds": round(r.seconds, 2),
-             "results": ", ".join(f"{k}: {v:,} rows" for k, v in r.row_counts.items())} for r in records]
-    render(pd.DataFrame(rows), title="Analyses")
-    return records
+        records = runner.run_all(store, as_of=parse_date(as_of), on_step=lambda n: bar.advance(f"analysing: {n}"))
+    _render_records(records, fmt)
 
 
-@app.command()
-def analyze(
-    names: Annotated[Optional[list[str]], typer.Argument(help="Analyses to run (default: all registered).")] = None,
-    as_of: AsOf = None,
-    db: Db = None,
-) -> None:
-    """Run registered analyses and store their results with run metadata.
+def _render_records(records: list[runner.RunRecord], fmt: str) -> None:
+    import pandas as pd
 
-    Example: salesintel analyze profiles --as-of 2025-06-30
-    """
-    for name in names or []:
-        registry.get(name)
-    run_analyses(Store.open(db, create=False), names, parse_date(as_of))
+    for r in records:
+        if r.status != "ok":
+            message(f"{r.analysis}: {r.status}, {r.note}")
+    rows = [{"analysis": r.analysis, "status": r.status, "as_of": r.as_of, "seconds": round(r.seconds, 2),
+             "results": ", ".join(f"{k}: {v:,} rows" for k, v in r.row_counts.items()), "run_id": r.run_id}
+            for r in records]
+    render(pd.DataFrame(rows), fmt, title="Analyses")
+
+
+def _analysis_command(analysis: Analysis, *, keep: bool):
+    """``salesintel NAME`` (compute and print; --save keeps it) or ``salesintel analyze NAME`` (keep)."""
+    def command(**kwargs: Any) -> None:
+        fmt = check_format(kwargs["fmt"])
+        values = param_values(analysis, kwargs)
+        store = Store.open(kwargs["db"], create=False)
+        save = keep or kwargs.get("save", False)
+        outcome = runner.run(store, analysis.name, save=save, **values)
+        record = outcome.record
+        if record.status == "failed":
+            fail_run(record)
+        if record.status != "ok":
+            message(f"{analysis.name}: {record.status}, {record.note}")
+        if save:
+            message(f"kept as run {record.run_id} (salesintel show {analysis.name} --run {record.run_id})")
+        result = kwargs.get("result") or analysis.main
+        output = analysis.output(result)
+        table = results.filter_rows(outcome.tables[result], where_from(kwargs))
+        table = results.order_rows(table, kwargs.get("order_by"), output.sort)
+        _print(store, table, output, fmt, kwargs["limit"], analysis.title)
+
+    params = param_options(analysis) + reader_options(analysis)
+    if not keep:
+        params.append(_save_option())
+    example = f"salesintel {'analyze ' if keep else ''}{analysis.name} --format csv"
+    return with_signature(command, params, command_doc(analysis, example))
+
+
+def _save_option():
+    import inspect
+
+    return inspect.Parameter("save", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
+        bool, typer.Option("--save", help="Keep this run's results (otherwise they are printed only).")])
+
+
+def _print(store: Store, table, output, fmt: str, limit: int, title: str) -> None:
+    """Table format: the first ``limit`` rows with names beside ids; csv and json: every row as declared."""
+    if fmt == "table":
+        df = results.with_names(store, table.limit(limit), output).execute()
+        df = df[[c for name in output.names for c in (name, f"{name}_name") if c in df.columns]]
+    else:
+        df = table.execute()
+    render(df, fmt, title=title)
+
+
+def _register_analysis_commands() -> None:
+    for name in registry.names():
+        analysis = registry.get(name)
+        app.command(name.replace("_", "-"), help=None)(_analysis_command(analysis, keep=False))
+        analyze_app.command(name.replace("_", "-"))(_analysis_command(analysis, keep=True))
+
+
+_register_analysis_commands()
 
 
 @app.command()
 def show(
-    name: Annotated[str, typer.Argument(help="A registered analysis.")],
-    result: Annotated[Optional[str], typer.Option(help="Which result table of the analysis.")] = None,
+    name: Annotated[str, typer.Argument(help="A registered analysis (salesintel list).")],
+    result: Annotated[Optional[str], typer.Option(help="Which result of the analysis (default: its main one).")] = None,
+    run: Annotated[Optional[str], typer.Option("--run", help="A kept run (salesintel runs NAME); default the latest.")] = None,
+    where: Annotated[Optional[list[str]], typer.Option(help="Only rows where COLUMN=VALUE (repeat for more).")] = None,
+    order_by: Annotated[Optional[str], typer.Option(help="Sort by this column (-column for descending).")] = None,
     limit: Limit = 20,
     db: Db = None,
     fmt: Format = "table",
 ) -> None:
-    """Print the stored result of the latest run of an analysis.
+    """Print a kept result: the latest successful run, or --run RUN_ID.
 
-    Example: salesintel show profiles --result segments
+    Example: salesintel show profiles --result segments --format csv
     """
-    analysis = registry.get(name)
-    table = registry.latest(Store.open(db, create=False), name, result)
-    col, desc = analysis.order_by.get(result or name, (None, False))
-    if col and col in table.columns:
-        table = table.order_by(table[col].desc() if desc else table[col])
     check_format(fmt)
-    df = (table.limit(limit) if fmt == "table" else table).execute().drop(columns=["run_id"], errors="ignore")
-    render(df, fmt, title=analysis.title)
+    analysis = registry.get(name.replace("-", "_"))
+    output = analysis.output(result)
+    store = Store.open(db, create=False)
+    table = results.read(store, analysis.name, result or analysis.main, run_id=run,
+                         where=where_from({"where": where}), order_by=order_by)
+    _print(store, table, output, fmt, limit, analysis.title)
+
+
+@app.command()
+def runs(
+    name: Annotated[Optional[str], typer.Argument(help="Only this analysis's runs.")] = None,
+    limit: Limit = 30,
+    db: Db = None,
+    fmt: Format = "table",
+) -> None:
+    """List the recorded runs, newest first: status, as-of date, parameters, rows, whether results are kept.
+
+    Example: salesintel runs rules
+    """
+    check_format(fmt)
+    df = results.runs(Store.open(db, create=False), name.replace("-", "_") if name else None, limit=limit)
+    render(df, fmt, title="Runs")
 
 
 @app.command("list")
 def list_analyses(fmt: Format = "table") -> None:
-    """List the registered analyses and the question each answers.
+    """List the registered analyses, the question each answers and what they return.
 
     Example: salesintel list
     """
-    rows = [{"analysis": n, "title": registry.get(n).title, "question": registry.get(n).question} for n in registry.names()]
+    import pandas as pd
+
+    rows = [{"analysis": n, "title": registry.get(n).title, "question": registry.get(n).question,
+             "results": ", ".join(registry.get(n).outputs)} for n in registry.names()]
     render(pd.DataFrame(rows), check_format(fmt), title="Analyses")
 
 
@@ -95,7 +161,7 @@ def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
     db: Db = None,
 ) -> None:
-    """Write the HTML report of every analysis that has run (charts and top rows).
+    """Write the HTML report: a summary first, then every analysis's latest run with charts and tables.
 
     Example: salesintel report -o report.html
     """
@@ -103,96 +169,3 @@ def report(
 
     path = build_report(Store.open(db, create=False), output)
     message(f"report written to {path}")
-
-
-def _run_and_print(name: str, params, db: str | None, fmt: str, limit: int, result: str | None = None) -> None:
-    """Run one analysis with the command's options, store it, print its main result."""
-    check_format(fmt)
-    store = Store.open(db, create=False)
-    _, results = registry.run(store, name, params)
-    table = results[result or next(iter(results))]
-    df = table.execute() if hasattr(table, "execute") else table.to_pandas()  # Ibis expression or Arrow
-    df = df.drop(columns=["run_id"], errors="ignore")
-    render(df.head(limit) if fmt == "table" else df, fmt, title=registry.get(name).title)
-
-
-@app.command()
-def rules(
-    window_days: Annotated[int, typer.Option(help="B must follow A within this many days.")] = 180,
-    min_customers: Annotated[int, typer.Option(help="Support floor: customers who bought A then B.")] = 10,
-    top: Annotated[Optional[int], typer.Option(help="Keep the K rules with the highest lift.")] = None,
-    by: Annotated[str, typer.Option(help="product or category.")] = "product",
-    antecedent: Annotated[Optional[str], typer.Option(help="Only rules starting from this product or category.")] = None,
-    same_order: Annotated[bool, typer.Option("--same-order", help="Basket rules: bought in the same order.")] = False,
-    min_support: Annotated[float, typer.Option(help="Basket rules: minimum share of orders.")] = 0.001,
-    min_confidence: Annotated[float, typer.Option(help="Basket rules: minimum confidence.")] = 0.5,
-    max_len: Annotated[int, typer.Option(help="Basket rules: largest itemset (lhs + rhs).")] = 10,
-    as_of: AsOf = None,
-    limit: Limit = 30,
-    db: Db = None,
-    fmt: Format = "table",
-) -> None:
-    """Purchase rules: "bought A, then B within N days", or with --same-order, bought together.
-
-    Example: salesintel rules --window-days 90 --top 20 --format csv
-    """
-    from salesintel.analyses.basket_rules import BasketParams
-    from salesintel.analyses.sequential_rules import RuleParams
-    from salesintel.errors import UserInputError
-
-    if by not in ("product", "category"):
-        raise UserInputError(f"--by {by!r}: use product or category")
-    if same_order:
-        params = BasketParams(min_support=min_support, min_confidence=min_confidence, max_len=max_len,
-                              as_of=parse_date(as_of))
-        _run_and_print("basket_rules", params, db, fmt, limit)
-        return
-    params = RuleParams(window_days=window_days, min_customers=min_customers, top=top, by=by,
-                        antecedent=antecedent, as_of=parse_date(as_of))
-    _run_and_print("rules", params, db, fmt, limit)
-
-
-@app.command()
-def affinity(
-    level: Annotated[str, typer.Option(help="category or product.")] = "category",
-    min_group_size: Annotated[int, typer.Option(help="Groups with fewer buyers are not tested.")] = 100,
-    as_of: AsOf = None,
-    limit: Limit = 30,
-    db: Db = None,
-    fmt: Format = "table",
-) -> None:
-    """Which groups (age band, gender, region, source, pairs) buy which categories or products most.
-
-    Example: salesintel affinity --level product --format csv
-    """
-    from salesintel.analyses.affinity import AffinityParams
-
-    _run_and_print("affinity", AffinityParams(level=level, min_group_size=min_group_size, as_of=parse_date(as_of)),
-                   db, fmt, limit)
-
-
-@app.command()
-def offers(
-    top: Annotated[int, typer.Option(help="Offers per customer.")] = 3,
-    window_days: Annotated[int, typer.Option(help="Rule window in days.")] = 180,
-    customer: Annotated[Optional[str], typer.Option(help="Only this customer.")] = None,
-    as_of: AsOf = None,
-    limit: Limit = 30,
-    db: Db = None,
-    fmt: Format = "table",
-) -> None:
-    """Next-best offers per customer (cross-sell and upsell) with a reason a rep can say.
-
-    Example: salesintel offers --customer CU000042
-    """
-    from salesintel.analyses.offers import OfferParams
-
-    check_format(fmt)
-    store = Store.open(db, create=False)
-    _, results = registry.run(store, "offers", OfferParams(top=top, window_days=window_days, as_of=parse_date(as_of)))
-    table = results["offers"]
-    if customer:
-        table = table.filter(table.customer_id == customer)
-    df = table.order_by(table.expected_value.desc()).execute()
-    render(df.head(limit) if fmt == "table" else df, fmt, title="Next-best offers")
-

@@ -62,21 +62,30 @@ def load(
 
 @app.command()
 def export(
-    table: Annotated[str, typer.Argument(help="Any table: canonical, rejects, tasks or a result_* table.")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default TABLE.FORMAT).")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, parquet or json (lines).")] = "csv",
+    table: Annotated[str, typer.Argument(help="Any table: canonical, rejects, tasks, models or a result_* table.")],
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="File to write; - for standard output "
+                                                  "(the default when output is piped).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, parquet, json (one array) or jsonl.")] = "csv",
     db: Db = None,
 ) -> None:
-    """Write a table or result to a file.
+    """Write a table or result to a file, or to standard output.
 
-    Example: salesintel export rejects --format csv -o rejects.csv
+    Example: salesintel export rejects --format csv -o rejects.csv; salesintel export orders | head
     """
-    if fmt not in ("csv", "parquet", "json"):
-        raise UserInputError(f"unknown export format {fmt!r}; use csv, parquet or json")
+    import sys
+
+    if fmt not in ("csv", "parquet", "json", "jsonl"):
+        raise UserInputError(f"unknown export format {fmt!r}; use csv, parquet, json or jsonl")
     store = Store.open(db, create=False)
-    path = output or Path(f"{table}.{fmt}")
+    to_stdout = output == "-" or (output is None and not sys.stdout.isatty())
+    if to_stdout:
+        if fmt == "parquet":
+            raise UserInputError("parquet is binary: write it to a file with -o FILE.parquet")
+        render(store.table(table).execute(), fmt)
+        return
+    path = Path(output) if output else Path(f"{table}.{fmt}")
     rows = store.export(table, path, fmt)
-    message(f"wrote {rows:,} rows of {table} to {path}")
+    message(f"wrote {rows:,} {'row' if rows == 1 else 'rows'} of {table} to {path}")
 
 
 @app.command()
@@ -131,8 +140,9 @@ def demo(
 
     Example: salesintel demo --customers 2000 --db demo.duckdb
     """
-    from salesintel.cli.analysis_commands import run_analyses
-    from salesintel.demo import load_order, write_demo
+    from salesintel.analyses import runner
+    from salesintel.cli.analysis_commands import _render_records
+    from salesintel.demo import load_order, play_winback_round, write_demo
     from salesintel.ingest import load_file
     from salesintel.report import build_report
 
@@ -149,6 +159,10 @@ def demo(
             bar.advance()
     message(f"Crema & Co. demo company written to {data_dir} (planted truths: {data_dir / 'truth.json'})")
     render(pd.DataFrame([r.as_row() for r in loaded]), title="Loaded")
-    run_analyses(store, None, None)
+    played = play_winback_round(store)
+    message(f"win-back round played: {played.created:,} tasks at the as-of date, outcomes recorded")
+    with progress("analysing", len(load_order())) as bar:
+        records = runner.run_all(store, on_step=lambda n: bar.advance(f"analysing: {n}"))
+    _render_records(records, "table")
     build_report(store, report, title="Crema & Co. - salesintel demo report")
     message(f"database: {store.url}\nreport:   {report}")

@@ -12,14 +12,15 @@ from salesintel.errors import UserInputError
 
 Db = Annotated[Optional[str], typer.Option("--db", help=f"Database URL or .duckdb path (default ${ENV_DB} or ./salesintel.duckdb).",
                                            show_default=False)]
-Format = Annotated[str, typer.Option("--format", "-f", help="Output: table, csv or json.")]
+FORMATS = ("table", "csv", "json", "jsonl")
+Format = Annotated[str, typer.Option("--format", "-f", help="Output: table, csv, json (one array) or jsonl (a record a line).")]
 AsOf = Annotated[Optional[str], typer.Option("--as-of", help="Analyse the data as of this date (YYYY-MM-DD); later data is ignored.")]
 Limit = Annotated[int, typer.Option("--limit", "-n", help="Rows to print in table format.")]
 
 
 def check_format(fmt: str) -> str:
-    if fmt not in ("table", "csv", "json"):
-        raise UserInputError(f"unknown output format {fmt!r}; use table, csv or json")
+    if fmt not in FORMATS:
+        raise UserInputError(f"unknown output format {fmt!r}; use table, csv, json or jsonl")
     return fmt
 
 

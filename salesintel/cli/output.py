@@ -13,20 +13,19 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-FORMATS = ("table", "csv", "json")
 stdout = Console(width=None if sys.stdout.isatty() else 200)
 stderr = Console(stderr=True, soft_wrap=True)
 
 
-def render(df: pd.DataFrame, fmt: str = "table", *, title: str | None = None, limit: int | None = None) -> None:
-    """Print ``df`` as a rich table, CSV or JSON lines (all rows for csv/json unless ``limit``)."""
-    if limit is not None:
-        df = df.head(limit)
+def render(df: pd.DataFrame, fmt: str = "table", *, title: str | None = None) -> None:
+    """Print ``df`` as a rich table, CSV, one JSON document (an array of records) or JSON lines."""
     if fmt == "csv":
         buf = io.StringIO()
         df.to_csv(buf, index=False, date_format="%Y-%m-%d %H:%M:%S")
         sys.stdout.write(buf.getvalue())
     elif fmt == "json":
+        sys.stdout.write(df.to_json(orient="records", date_format="iso", indent=1) + "\n")
+    elif fmt == "jsonl":
         sys.stdout.write(df.to_json(orient="records", lines=True, date_format="iso") + ("\n" if len(df) else ""))
     else:
         table = Table(title=title, show_lines=False, header_style="bold")

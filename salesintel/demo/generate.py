@@ -31,6 +31,8 @@ AGE_BANDS = ["18-29", "30-44", "45-59", "60+"]
 # A then B: (antecedent, consequent, share of A buyers who add B, lag range in days)
 PLANTED_PAIRS = [("E1", "G2", 0.35, (20, 100)), ("E3", "A1", 0.45, (10, 60)), ("P1", "P2", 0.5, (3, 40))]
 LONG_LAG_PAIR = ("G2", "M3", 0.45, (240, 330))
+# bought together: this share of the orders with the first product also hold the second
+BASKET_PAIR = ("C1", "B5", 0.6)
 # group -> category bought at this many times the usual rate
 PLANTED_AFFINITIES = [("age_band", "18-29", "pour-over", 4.0), ("age_band", "60+", "capsule machines", 4.0)]
 CAMPAIGNS = [  # id, name, channel, start, days, cost, product, lift in purchase probability, exposed
@@ -67,6 +69,7 @@ def generate(customers: int = 10_000, seed: int = 42) -> Company:
     orders, truth = _orders(people, indicator, rng)
     exposures, campaign_orders = _campaigns(people, rng)
     orders = _concat_orders([orders, campaign_orders])
+    orders = _after_stop_removed(orders, people)
     tables = {
         "products": products,
         "customers": people["table"],
@@ -177,12 +180,25 @@ def _orders(people: dict, indicator: dict, rng: np.random.Generator) -> tuple[pa
     decliners, steady = perm[: len(perm) // 2], perm[len(perm) // 2:]
     decline_day = np.full(n, DAYS + 1)
     decline_day[decliners] = DAYS - rng.integers(150, 210, len(decliners))
+    # the second shape: regulars at 8-12 purchases a year; half stop completely 4-7 months before the end
+    others = np.setdiff1d(np.flatnonzero((kind == "established") & (first_day < DAYS - 600) & (end_day >= DAYS - 1)),
+                          steady_pool)
+    regulars = rng.permutation(others)[: max(40, n // 25)]
+    rate[regulars] = rng.uniform(8, 12, len(regulars)) / 365 / 0.95  # the demand filter below keeps ~95%
+    stopped, steady_regulars = regulars[: len(regulars) // 2], regulars[len(regulars) // 2:]
+    people["stop_day"] = np.full(n, DAYS + 1)
+    people["stop_day"][stopped] = DAYS - rng.integers(120, 213, len(stopped))
 
     active = np.maximum(end_day - first_day, 0)
     counts = rng.poisson(rate * active * 1.3) * buyer
     cust = np.repeat(np.arange(n), counts)
     days = first_day[cust] + (rng.random(len(cust)) * active[cust]).astype(int)
-    keep = rng.random(len(cust)) < _demand(days, indicator) / 1.3 * 0.95
+    # the planted regulars (steady, declining, stopping) buy at their own pace, not the market's: "steady"
+    # means steady, so a flag on one of them is a false alarm, not the market dip at the end of the data
+    planted = np.zeros(n, dtype=bool)
+    planted[steady_pool] = planted[regulars] = True
+    demand = np.where(planted[cust], 1.0, _demand(days, indicator))
+    keep = rng.random(len(cust)) < demand / 1.3 * 0.95
     keep &= ~((days >= decline_day[cust]) & (rng.random(len(cust)) < 0.95))
     cust, days = cust[keep], days[keep]
     cust = np.concatenate([np.flatnonzero(buyer), cust])  # everyone who buys has a first order
@@ -193,8 +209,18 @@ def _orders(people: dict, indicator: dict, rng: np.random.Generator) -> tuple[pa
     lines = _order_lines(cust, days, people, rng)
     lines = _planted_follow_ups(lines, people, rng)
     order_tables = _order_table(lines, people, rng)
-    truth = {"decliners": people["ids"][decliners].tolist(), "steady": people["ids"][steady].tolist()}
+    truth = {"decliners": people["ids"][decliners].tolist(), "steady": people["ids"][steady].tolist(),
+             "stopped_regulars": people["ids"][stopped].tolist(),
+             "steady_regulars": people["ids"][steady_regulars].tolist()}
     return order_tables, truth
+
+
+def _after_stop_removed(orders: pa.Table, people: dict) -> pa.Table:
+    """The regulars who stopped buy nothing after their stop day (no follow-up or campaign order either)."""
+    index = {cid: i for i, cid in enumerate(people["ids"])}
+    cust = np.array([index[c] for c in orders.column("customer_id").to_pylist()])
+    day = (orders.column("ordered_at").to_numpy().astype("datetime64[D]") - np.datetime64(START)).astype(int)
+    return orders.filter(pa.array(day < people["stop_day"][cust]))
 
 
 def _order_lines(cust: np.ndarray, days: np.ndarray, people: dict, rng: np.random.Generator) -> dict:
@@ -210,7 +236,23 @@ def _order_lines(cust: np.ndarray, days: np.ndarray, people: dict, rng: np.rando
     band = people["band"][cust[order_idx]]
     u = rng.random(len(order_idx))
     product = np.minimum((u[:, None] > cum[band]).sum(1), len(weights) - 1)
-    return {"cust": cust[order_idx], "day": days[order_idx], "order": order_idx, "product": product}
+    lines = {"cust": cust[order_idx], "day": days[order_idx], "order": order_idx, "product": product}
+    return _planted_basket_pair(lines, rng)
+
+
+def _planted_basket_pair(lines: dict, rng: np.random.Generator) -> dict:
+    """A share of the orders with the basket pair's first product carry its second in the same order."""
+    pid = [p[0] for p in cat.PRODUCTS]
+    a, b, share = BASKET_PAIR
+    has_a = np.unique(lines["order"][lines["product"] == pid.index(a)])
+    has_b = np.unique(lines["order"][lines["product"] == pid.index(b)])
+    add = np.setdiff1d(has_a, has_b)
+    add = add[rng.random(len(add)) < share]
+    first_line = np.unique(lines["order"], return_index=True)[1]
+    where = first_line[np.searchsorted(np.unique(lines["order"]), add)]
+    extra = {"cust": lines["cust"][where], "day": lines["day"][where], "order": add,
+             "product": np.full(len(add), pid.index(b))}
+    return {k: np.concatenate([lines[k], extra[k]]) for k in lines}
 
 
 def _planted_follow_ups(lines: dict, people: dict, rng: np.random.Generator) -> dict:
@@ -247,6 +289,8 @@ def _order_table(lines: dict, people: dict, rng: np.random.Generator) -> pa.Tabl
     idx = np.arange(len(order_key))
     start = np.maximum.accumulate(np.where(~same, idx, 0))
     line_no = idx - start + 1
+    # one order, one timestamp: every line of an order carries the time the order was placed
+    ordered_at = _ts(lines["day"][~same], rng)[order_key]
     price = np.array([p[3] for p in cat.PRODUCTS])[lines["product"]]
     qty = np.where(price < 40, 1 + rng.poisson(0.6, len(price)), 1)
     discount = np.where(rng.random(len(price)) < 0.15, 0.9, 1.0)
@@ -263,7 +307,7 @@ def _order_table(lines: dict, people: dict, rng: np.random.Generator) -> pa.Tabl
     return pa.table({
         "order_id": order_ids, "line": line_no, "customer_id": people["ids"][lines["cust"]],
         "product_id": np.array([p[0] for p in cat.PRODUCTS])[lines["product"]],
-        "ordered_at": _ts(lines["day"], rng), "quantity": qty.astype(float), "amount": amount,
+        "ordered_at": ordered_at, "quantity": qty.astype(float), "amount": amount,
         "channel": channel, "campaign_id": pa.nulls(len(order_key), pa.string()), "location_id": location,
     })
 
@@ -416,6 +460,7 @@ def _static_truth(people: dict, indicator: dict) -> dict:
     return {
         "company": cat.COMPANY, "start": str(START), "end": str(END),
         "pairs": [{"antecedent": a, "consequent": b, "share": s, "lag_days": list(lag)} for a, b, s, lag in PLANTED_PAIRS],
+        "basket_pair": {"lhs": BASKET_PAIR[0], "rhs": BASKET_PAIR[1], "share": BASKET_PAIR[2]},
         "long_lag_pair": {"antecedent": LONG_LAG_PAIR[0], "consequent": LONG_LAG_PAIR[1], "share": LONG_LAG_PAIR[2],
                           "lag_days": list(LONG_LAG_PAIR[3])},
         "affinities": [{"dimension": d, "group": g, "category": c, "factor": f} for d, g, c, f in PLANTED_AFFINITIES],
@@ -442,3 +487,20 @@ def load_order() -> list[str]:
     """Tables in the order references resolve (reps before customers before orders ...)."""
     return ["reps", "locations", "competitors", "products", "customers", "campaigns", "orders",
             "campaign_exposures", "touchpoints", "communications", "survey_responses", "opportunities", "indicators"]
+
+
+def generate_store(customers: int = 2_000, seed: int = 42, url: str = ":memory:"):
+    """The demo company appended straight into a store (no files, no validation): for examples and tests
+    that need realistic data fast. Use :func:`write_demo` and ``salesintel load`` for the real path.
+
+    >>> store = generate_store(customers=300, seed=1)
+    >>> store.count("orders") > 1000
+    True
+    """
+    from salesintel.store import Store
+
+    store = Store.open(url)
+    company = generate(customers, seed)
+    for name in load_order():
+        store.append(name, company.tables[name])
+    return store

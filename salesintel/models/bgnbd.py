@@ -9,74 +9,79 @@ takes ``weights`` and a million customers collapse to the distinct triples.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 from scipy import optimize, special
 
-from salesintel.errors import InsufficientData, NotFitted
+from salesintel.errors import InsufficientData
+from salesintel.models.base import Model
 
 
-@dataclass
-class BGNBD:
-    """Fitted BG/NBD parameters, with the log-likelihood and the number of customers they were fitted on.
+class BGNBD(Model):
+    """The BG/NBD purchase model.
 
     Example:
-        >>> m = BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> m = BGNBD.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
         >>> round(float(m.p_alive(2, 30.43, 38.86)), 3)
         0.727
+        >>> BGNBD().p_alive(2, 30.43, 38.86)
+        Traceback (most recent call last):
+        ...
+        salesintel.errors.NotFitted: the BGNBD model has not been fitted; call fit first
     """
 
-    r: float = float("nan")
-    alpha: float = float("nan")
-    a: float = float("nan")
-    b: float = float("nan")
-    log_likelihood: float = float("nan")
-    n_customers: int = 0
+    state = ("r", "alpha", "a", "b", "log_likelihood", "n_customers")
+
+    def __init__(self, penalizer_coef: float = 0.0) -> None:
+        self.penalizer_coef = penalizer_coef  # L2 on the log-parameters, as lifetimes' penalizer (0: plain ML)
 
     @classmethod
-    def fit(cls, x, t_x, T, weights=None) -> "BGNBD":
+    def from_params(cls, *, r: float, alpha: float, a: float, b: float) -> "BGNBD":
+        """A model with known parameters (published ones, or planted in a test)."""
+        return cls.from_artifact({"kind": cls.__name__, "params": {}, "state": {
+            "r": r, "alpha": alpha, "a": a, "b": b, "log_likelihood": float("nan"), "n_customers": 0}})
+
+    def fit(self, x, t_x, T, weights=None) -> "BGNBD":
         """Maximum likelihood over log-parameters (L-BFGS-B); time is rescaled so the optimiser sees O(1) values."""
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
         if w.sum() < 2 or not (x > 0).any():
             raise InsufficientData("BG/NBD needs customers with repeat purchases; there are none before the as-of date")
         scale = max(float(np.max(T)), 1e-9) / 10.0
+        penalty = self.penalizer_coef
 
         def nll(theta):
             r, alpha, a, b = np.exp(theta)
-            return -np.dot(w, _loglik(r, alpha, a, b, x, t_x / scale, T / scale)) / w.sum()
+            return -np.dot(w, _loglik(r, alpha, a, b, x, t_x / scale, T / scale)) / w.sum() + penalty * np.dot(theta, theta)
 
         best = optimize.minimize(nll, np.zeros(4), method="L-BFGS-B", bounds=[(-12, 12)] * 4)
         if not best.success:  # a second start before giving up on a flat or awkward surface
             retry = optimize.minimize(nll, np.log([0.5, 1.0, 0.5, 2.0]), method="L-BFGS-B", bounds=[(-12, 12)] * 4)
             best = retry if retry.fun < best.fun else best
-        r, alpha, a, b = np.exp(best.x)
+        r, alpha, a, b = (float(v) for v in np.exp(best.x))
         alpha *= scale
+        self.r_, self.alpha_, self.a_, self.b_ = r, alpha, a, b
         # the likelihood is a density in time, so report it in the caller's unit, not the rescaled one
-        ll = float(np.dot(w, _loglik(r, alpha, a, b, x, t_x, T)))
-        return cls(r=float(r), alpha=float(alpha), a=float(a), b=float(b), log_likelihood=ll,
-                   n_customers=int(w.sum()))
-
-    def _check(self) -> None:
-        if not np.isfinite(self.r):
-            raise NotFitted("the BG/NBD model has not been fitted")
-
-    def loglik(self, x, t_x, T) -> np.ndarray:
-        """Per-customer log-likelihood at the fitted parameters."""
-        self._check()
-        return _loglik(self.r, self.alpha, self.a, self.b, *(np.asarray(v, dtype=float) for v in (x, t_x, T)))
+        self.log_likelihood_ = float(np.dot(w, _loglik(r, alpha, a, b, x, t_x, T)))
+        self.n_customers_ = int(w.sum())
+        return self
 
     def p_alive(self, x, t_x, T) -> np.ndarray:
         """P(still alive | x, t_x, T); 1 for customers without a repeat purchase (they cannot have dropped out)."""
-        self._check()
+        self.check_fitted()
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-        return np.exp(-_log1p_dropout(self.r, self.alpha, self.a, self.b, x, t_x, T))
+        return np.exp(-_log1p_dropout(self.r_, self.alpha_, self.a_, self.b_, x, t_x, T))
+
+    def silence_chance(self, x, t_x, T) -> np.ndarray:
+        """P(no purchase from t_x to T | alive, x purchases in t_x): a silence this long at the customer's own
+        pace, ((alpha + t_x) / (alpha + T))^(r + x), the Gamma-Poisson posterior of their purchase rate."""
+        self.check_fitted()
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+        return np.exp((self.r_ + x) * (np.log(self.alpha_ + t_x) - np.log(self.alpha_ + T)))
 
     def expected_purchases(self, t, x, t_x, T) -> np.ndarray:
         """E[purchases in the next ``t`` time units | x, t_x, T] (equation 10 of the paper)."""
-        self._check()
-        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        self.check_fitted()
+        r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         t = np.asarray(t, dtype=float)
         z = t / (alpha + T + t)
@@ -85,8 +90,9 @@ class BGNBD:
         body = 1 - np.exp((r + x) * np.log((alpha + T) / (alpha + T + t))) * hyp
         return head * body * np.exp(-_log1p_dropout(r, alpha, a, b, x, t_x, T))
 
-    def params(self) -> dict:
-        return asdict(self)
+    def predict(self, t, x, t_x, T) -> np.ndarray:
+        """Expected purchases in the next ``t`` time units (scikit-learn's name for the main prediction)."""
+        return self.expected_purchases(t, x, t_x, T)
 
 
 def _loglik(r, alpha, a, b, x, t_x, T) -> np.ndarray:

@@ -5,62 +5,65 @@ one repeat purchase, from their number of repeat purchases ``x`` and the mean va
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 from scipy import optimize, special
 
-from salesintel.errors import InsufficientData, NotFitted
+from salesintel.errors import InsufficientData
+from salesintel.models.base import Model
 
 
-@dataclass
-class GammaGamma:
-    """Fitted Gamma-Gamma parameters.
+class GammaGamma(Model):
+    """The Gamma-Gamma spend model.
 
     Example:
-        >>> m = GammaGamma(p=6.25, q=3.74, gamma=15.44)
+        >>> m = GammaGamma.from_params(p=6.25, q=3.74, gamma=15.44)
         >>> round(float(m.expected_spend(1, 20.0)), 2)  # shrunk towards the population mean
         24.64
     """
 
-    p: float = float("nan")
-    q: float = float("nan")
-    gamma: float = float("nan")
-    log_likelihood: float = float("nan")
-    n_customers: int = 0
+    state = ("p", "q", "gamma", "log_likelihood", "n_customers")
+
+    def __init__(self, penalizer_coef: float = 0.0) -> None:
+        self.penalizer_coef = penalizer_coef
 
     @classmethod
-    def fit(cls, x, m) -> "GammaGamma":
+    def from_params(cls, *, p: float, q: float, gamma: float) -> "GammaGamma":
+        return cls.from_artifact({"kind": cls.__name__, "params": {}, "state": {
+            "p": p, "q": q, "gamma": gamma, "log_likelihood": float("nan"), "n_customers": 0}})
+
+    def fit(self, x, m) -> "GammaGamma":
         x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
         keep = (x > 0) & (m > 0)
         x, m = x[keep], m[keep]
         if len(x) < 3:
             raise InsufficientData("the spend model needs at least 3 customers with a paid repeat purchase")
         scale = float(np.mean(m))
+        penalty = self.penalizer_coef
 
         def nll(theta):
             p, q, g = np.exp(theta)
-            return -np.mean(_loglik(p, q, g, x, m / scale))
+            return -np.mean(_loglik(p, q, g, x, m / scale)) + penalty * np.dot(theta, theta)
 
         res = optimize.minimize(nll, np.zeros(3), method="L-BFGS-B", bounds=[(-12, 12)] * 3)
-        p, q, g = np.exp(res.x)
+        p, q, g = (float(v) for v in np.exp(res.x))
+        self.p_, self.q_, self.gamma_ = p, q, g * scale
         # the likelihood of m/scale differs from that of m by the Jacobian: report the one on the raw data
-        ll = float(np.sum(_loglik(p, q, g * scale, x, m)))
-        return cls(p=float(p), q=float(q), gamma=float(g * scale), log_likelihood=ll, n_customers=int(len(x)))
+        self.log_likelihood_ = float(np.sum(_loglik(p, q, g * scale, x, m)))
+        self.n_customers_ = int(len(x))
+        return self
 
     def expected_spend(self, x, m) -> np.ndarray:
         """E[value of an order | x, m]: the population mean for x = 0, a weighted mix with m otherwise."""
-        if not np.isfinite(self.p):
-            raise NotFitted("the spend model has not been fitted")
+        self.check_fitted()
         x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
-        p, q, g = self.p, self.q, self.gamma
+        p, q, g = self.p_, self.q_, self.gamma_
         population = p * g / (q - 1) if q > 1 else np.nan
         with np.errstate(invalid="ignore", divide="ignore"):
             individual = (g + m * x) * p / (p * x + q - 1)
         return np.where(x > 0, individual, population)
 
-    def params(self) -> dict:
-        return asdict(self)
+    def predict(self, x, m) -> np.ndarray:
+        return self.expected_spend(x, m)
 
 
 def _loglik(p, q, g, x, m) -> np.ndarray:

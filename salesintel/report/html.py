@@ -1,20 +1,32 @@
-"""Render the latest result of every registered analysis into one self-contained HTML file.
+"""The HTML report, rendered from the analyses' declarations: a summary first (what changed, who to call,
+what to stop), then one section per analysis with its latest run in words, charts drawn from engine-side
+aggregates over the whole result, and the top rows with names beside ids and numbers formatted.
 
 Charts are interactive Plotly figures with plotly.js inlined once, so the file opens offline.
 
 Example:
-    >>> # build_report(Store.open("demo/salesintel.duckdb"), Path("report.html"))
+    >>> from pathlib import Path
+    >>> from tempfile import mkdtemp
+    >>> from salesintel.demo import generate_store
+    >>> from salesintel.analyses import runner
+    >>> store = generate_store(customers=300, seed=1)
+    >>> _ = runner.run(store, "profiles")
+    >>> page = build_report(store, Path(mkdtemp()) / "r.html").read_text()
+    >>> "Summary" in page and "Customer profiles" in page
+    True
 """
 
 from __future__ import annotations
 
 import html
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
 
-from salesintel.analyses import registry
+from salesintel.analyses import registry, results
+from salesintel.analyses.spec import Analysis, Output
 from salesintel.store import Store
 
 PREVIEW_ROWS = 15
@@ -22,76 +34,167 @@ PREVIEW_ROWS = 15
 
 def build_report(store: Store, path: Path, *, title: str = "salesintel report") -> Path:
     """Write the report to ``path`` and return it."""
-    import plotly.io as pio
     from plotly.offline import get_plotlyjs
 
-    sections, runs = [], _latest_runs(store)
+    latest = _latest_runs(store)
+    sections, summary = [], []
     for name in registry.names():
         analysis = registry.get(name)
-        frames = _frames(store, analysis)
-        if not frames:
+        run = latest.get(name)
+        if run is None:
             continue
-        figures = analysis.charts(frames) if analysis.charts else []
-        charts = "".join(pio.to_html(f, full_html=False, include_plotlyjs=False) for f in figures)
-        tables = "".join(_table_html(analysis, res, df) for res, df in frames.items())
-        meta = runs.get(name, {})
-        sections.append(
-            f'<section id="{name}"><h2>{html.escape(analysis.title)}</h2>'
-            f'<p class="q">{html.escape(analysis.question)}</p>'
-            f'<p class="meta">run {meta.get("run_id", "?")} at {meta.get("started_at", "?")}, parameters '
-            f'{html.escape(str(meta.get("params", "{}")))}</p>{charts}{tables}</section>')
-    toc = "".join(f'<li><a href="#{n}">{html.escape(registry.get(n).title)}</a></li>' for n in registry.names()
-                  if f'id="{n}"' in "".join(sections))
+        if run["status"] in ("ok", "fallback"):
+            read = _reader(store, name)
+            summary += _summary_lines(analysis, read)
+            sections.append(_section(store, analysis, run, read))
+        else:
+            summary.append(f"{analysis.title}: {run['status']} ({run['note']}).")
+            sections.append(_not_run_section(analysis, run))
+    toc = "".join(f'<li><a href="#{n}">{html.escape(registry.get(n).title)}</a></li>' for n in latest)
+    body = (f"<h1>{html.escape(title)}</h1><p class='meta'>Database: {html.escape(store.url)}</p>"
+            + _summary_html(summary) + f"<nav><h2>Contents</h2><ul>{toc}</ul></nav>" + "".join(sections))
+    if not latest:
+        body += "<p>No analysis has run yet: salesintel analyze</p>"
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{_CSS}</style><script>{get_plotlyjs()}</script></head><body>"
-            f"<h1>{html.escape(title)}</h1><p>Database: {html.escape(store.url)}</p><ul>{toc}</ul>"
-            f"{''.join(sections) or '<p>No analysis has run yet: salesintel analyze</p>'}</body></html>")
+            f"<style>{_CSS}</style><script>{get_plotlyjs()}</script></head><body>{body}</body></html>")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path
 
 
-def _frames(store: Store, analysis: registry.Analysis) -> dict[str, pd.DataFrame]:
-    """Every stored result of ``analysis`` as a DataFrame, capped to what charts and tables need."""
+def _reader(store: Store, name: str):
+    """``read(result)``: the whole latest result as an Ibis table, for engine-side aggregates."""
+    return lambda result: results.read(store, name, result)
+
+
+def _summary_lines(analysis: Analysis, read) -> list[str]:
+    try:
+        return analysis.summary(read) if analysis.summary else []
+    except Exception as exc:  # a summary must never cost the whole report
+        return [f"{analysis.title}: summary not available ({type(exc).__name__})."]
+
+
+def _summary_html(lines: list[str]) -> str:
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines) or "<li>Nothing to report yet.</li>"
+    return f"<section class='summary'><h2>Summary</h2><ul>{items}</ul></section>"
+
+
+def _section(store: Store, analysis: Analysis, run: dict, read) -> str:
+    import plotly.io as pio
+
+    try:
+        figures = analysis.charts(read) if analysis.charts else []
+    except Exception as exc:
+        figures, note = [], f"<p class='warn'>Charts not drawn: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>"
+    else:
+        note = ""
+    for fig in figures:
+        fig.update_layout(template="plotly_white", margin={"t": 60, "l": 10, "r": 10, "b": 10}, height=420)
+    charts = "".join(pio.to_html(f, full_html=False, include_plotlyjs=False) for f in figures)
+    tables = "".join(_table_html(store, analysis, result, output) for result, output in analysis.outputs.items())
+    return (f'<section id="{analysis.name}"><h2>{html.escape(analysis.title)}</h2>'
+            f'<p class="q">{html.escape(analysis.question)}</p>{_run_words(analysis, run)}{note}{charts}{tables}</section>')
+
+
+def _not_run_section(analysis: Analysis, run: dict) -> str:
+    return (f'<section id="{analysis.name}"><h2>{html.escape(analysis.title)}</h2>'
+            f'<p class="q">{html.escape(analysis.question)}</p><p class="warn">Latest run {run["status"]}: '
+            f'{html.escape(str(run["note"]))}</p></section>')
+
+
+def _run_words(analysis: Analysis, run: dict) -> str:
+    """The run in words: when, as of which day, and the parameters as phrases ("within 180 days")."""
+    specs = {s.name: s for s in analysis.params.specs()}
+    phrases = []
+    for key, value in run["params"].items():
+        spec = specs.get(key)
+        if spec is None or key == "as_of" or value is None:
+            continue
+        label = spec.label or (spec.help.rstrip(".") + ": {}")
+        phrases.append(label.format(value))
+    when = pd.Timestamp(run["started_at"]).strftime("%Y-%m-%d %H:%M")
+    note = f" Fallback used: {run['note']}." if run["status"] == "fallback" else ""
+    return (f"<p class='meta'>Data as of {run['as_of']}; computed {when} UTC; "
+            f"{html.escape(', '.join(phrases)) or 'default settings'}.{html.escape(note)}</p>")
+
+
+def _table_html(store: Store, analysis: Analysis, result: str, output: Output) -> str:
+    table = results.read(store, analysis.name, result)
+    total = int(table.count().execute())
+    df = results.with_names(store, table.limit(PREVIEW_ROWS), output).execute()
+    shown = _readable(df, output)
+    caption = (f"{html.escape(result.replace('_', ' ').capitalize())}: {output.grain}. "
+               f"Top {min(PREVIEW_ROWS, total):,} of {total:,} rows; all of them: "
+               f"salesintel show {analysis.name} --result {result} --format csv")
+    return f"<h3>{caption}</h3>" + shown.to_html(index=False, escape=False, na_rep="", border=0, classes="t")
+
+
+def _readable(df: pd.DataFrame, output: Output) -> pd.DataFrame:
+    """Names beside ids, labels from the column descriptions, every number formatted for people."""
     out = {}
-    for table in store.list_tables():
-        prefix = f"result_{analysis.name}"
-        if table != prefix and not table.startswith(prefix + "_"):
+    for col in output.columns:
+        if col.name not in df.columns:
             continue
-        result = analysis.name if table == prefix else table[len(prefix) + 1:]
-        if result.endswith("__new"):
-            continue
-        t = store.table(table)
-        col, desc = analysis.order_by.get(result, (None, False))
-        if col and col in t.columns:
-            t = t.order_by(t[col].desc() if desc else t[col])
-        out[result] = t.limit(5000).execute()
-    return out
+        named = f"{col.name}_name"
+        if named in df.columns and not col.name.endswith("_name"):
+            if (df[named].astype(str) != df[col.name].astype(str)).any():
+                out[html.escape(col.description + " (name)")] = df[named].fillna("").astype(str).map(html.escape)
+        text = df[col.name].map(lambda v, f=col.format: html.escape(format_value(v, f)))
+        out[html.escape(col.description)] = text.map(lambda t: f"<div class='long'>{t}</div>") if col.format == "text" else text
+    return pd.DataFrame(out)
 
 
-def _table_html(analysis: registry.Analysis, result: str, df: pd.DataFrame) -> str:
-    shown = df.drop(columns=["run_id"], errors="ignore").head(PREVIEW_ROWS)
-    return (f"<h3>{html.escape(result)} <small>({len(df):,} rows shown of the stored result; "
-            f"salesintel show {analysis.name} --result {result})</small></h3>"
-            + shown.to_html(index=False, float_format=lambda x: f"{x:,.3f}", na_rep="", border=0, classes="t"))
+def format_value(value, fmt: str | None) -> str:
+    """A value as a person reads it.
+
+    >>> format_value(1234.5, "money"), format_value(0.1234, "percent"), format_value(2.04, "ratio")
+    ('1,234.50', '12.3%', '2.0x')
+    >>> format_value(0.00001, "p"), format_value(3.0, "days"), format_value(None, "money")
+    ('< 0.001', '3', '')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d") if not (value.hour or value.minute) else value.strftime("%Y-%m-%d %H:%M")
+    if not isinstance(value, (int, float)):
+        return str(value)
+    if fmt == "money":
+        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}" if abs(value) >= 100_000 else f"{value:,.2f}"
+    if fmt == "percent":
+        return f"{value:.1%}"
+    if fmt == "ratio":
+        return f"{value:,.1f}x"
+    if fmt == "p":
+        return "< 0.001" if value < 0.001 else f"{value:.3f}"
+    if fmt in ("count", "days") or isinstance(value, int):
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
 
 
 def _latest_runs(store: Store) -> dict[str, dict]:
+    """The newest run of each analysis, whatever its status (a failure is reported, not hidden)."""
     runs = store.table("analysis_runs")
-    df = runs.filter(runs.status == "ok").order_by(runs.started_at.desc()).execute()
+    df = runs.order_by(runs.started_at.desc()).execute()
     out: dict[str, dict] = {}
     for row in df.to_dict("records"):
-        out.setdefault(row["analysis"], row)
+        if row["analysis"] in registry.names():
+            out.setdefault(row["analysis"], row)
     for row in out.values():
         row["params"] = json.loads(row["params"] or "{}")
-    return out
+    return {n: out[n] for n in registry.names() if n in out}
 
 
 _CSS = """
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1200px;color:#222}
-h2{border-bottom:2px solid #6b4226;padding-bottom:.2rem;margin-top:2.5rem}
-.q{font-style:italic}.meta{color:#777;font-size:.85rem}
-table.t{border-collapse:collapse;font-size:.8rem;margin-bottom:1rem}
-table.t th,table.t td{padding:.2rem .5rem;border-bottom:1px solid #ddd;text-align:right}
-table.t th{background:#f4ede6}
+body{font-family:system-ui,-apple-system,sans-serif;margin:2rem auto;max-width:1200px;color:#222;padding:0 1rem}
+h1{color:#6b4226}h2{border-bottom:2px solid #6b4226;padding-bottom:.2rem;margin-top:2.5rem}
+.summary{background:#f8f3ee;border-left:6px solid #6b4226;padding:.5rem 1.5rem;margin:1rem 0}
+.summary li{margin:.4rem 0;font-size:1.05rem}
+.q{font-style:italic}.meta{color:#666;font-size:.85rem}.warn{color:#a33;font-weight:600}
+nav ul{columns:2}
+table.t{border-collapse:collapse;font-size:.82rem;margin-bottom:1.5rem;width:100%}
+table.t th,table.t td{padding:.25rem .5rem;border-bottom:1px solid #e3dcd5;text-align:left;vertical-align:top}
+table.t th{background:#f4ede6;font-weight:600}
+table.t td{white-space:nowrap}.long{white-space:normal;min-width:22rem}
 """

@@ -106,16 +106,28 @@ class Store:
 
     # -- schema --------------------------------------------------------------------------------
     def ensure_schema(self) -> None:
-        """Create every table of the schema that is missing and record the schema version."""
+        """Create every table of the schema that is missing, add columns a newer schema declares, and record
+        the schema version. Nothing stored is dropped or changed."""
         existing = set(self.con.list_tables())
         for table in schema.TABLES.values():
             if table.name not in existing:
                 self.con.create_table(table.name, schema=schema.ibis_schema(table))
+                continue
+            have = set(self.con.table(table.name).columns)
+            for name, type_ in schema.ibis_schema(table).items():
+                if name not in have:
+                    self.add_column(table.name, name, type_)
         if "schema_version" not in existing:
             self.con.create_table(
                 "schema_version",
                 obj=pa.table({"version": [schema.SCHEMA_VERSION], "applied_at": [now_utc()]}),
             )
+
+    def add_column(self, table: str, column: str, type_) -> None:
+        """Add a nullable column of Ibis type ``type_`` to ``table``."""
+        sql_type = ibis.dtype(type_)
+        compiled = self.con.compiler.type_mapper.from_ibis(sql_type).sql(self.con.dialect)
+        self._execute_params(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {compiled}', [])
 
     def schema_version(self) -> int:
         return int(self.con.table("schema_version").version.max().execute())
@@ -187,18 +199,36 @@ class Store:
         """Append rows (columns in any order; missing columns become null)."""
         self.con.insert(name, _conform(self.table(name), data))
 
-    def write_result(self, name: str, data: pa.Table | ir.Table) -> int:
-        """Store (replace) an analysis result table; returns its row count."""
-        obj = data
-        if isinstance(obj, ir.Table) and self.has_table(name):
-            # the expression may read the table it replaces: build it beside, then swap.
-            tmp = f"{name}__new"
-            self.con.create_table(tmp, obj=obj, overwrite=True)
-            self.con.drop_table(name, force=True)
-            self._execute_params(f'ALTER TABLE "{tmp}" RENAME TO "{name}"', [])
-        else:
-            self.con.create_table(name, obj=obj, overwrite=True)
-        return self.count(name)
+    def ensure_result_table(self, name: str, schema_: ibis.Schema) -> None:
+        """Create the per-run result table ``name``; one whose columns differ from ``schema_`` (written by an
+        older version of the analysis) is renamed aside to ``NAME__vN`` rather than dropped."""
+        if self.has_table(name):
+            if self.con.table(name).schema() == schema_:
+                return
+            n = 1
+            while self.has_table(f"{name}__v{n}"):
+                n += 1
+            self._execute_params(f'ALTER TABLE "{name}" RENAME TO "{name}__v{n}"', [])
+        self.con.create_table(name, schema=schema_)
+
+    def replace_view(self, view: str, table: str, *, run_id: str) -> None:
+        """Point ``view`` at the rows of ``table`` with this ``run_id`` (the latest kept run)."""
+        t = self.table(table)
+        self.con.create_view(view, t.filter(t.run_id == run_id).drop("run_id"), overwrite=True)
+
+    def delete_in(self, name: str, column: str, values: list) -> None:
+        """Delete the rows of ``name`` whose ``column`` is one of ``values``."""
+        if values:
+            marks = ", ".join("?" for _ in values)
+            self._execute_params(f'DELETE FROM "{name}" WHERE "{column}" IN ({marks})', list(values))
+
+    def update_in(self, name: str, column: str, values: list, assign: dict[str, object]) -> None:
+        """Set ``assign`` on the rows of ``name`` whose ``column`` is one of ``values``."""
+        if values:
+            marks = ", ".join("?" for _ in values)
+            sets = ", ".join(f'"{k}" = ?' for k in assign)
+            self._execute_params(f'UPDATE "{name}" SET {sets} WHERE "{column}" IN ({marks})',
+                                 [*assign.values(), *values])
 
     def update_rows(self, name: str, key: dict[str, str], values: dict[str, object]) -> int:
         """Set ``values`` on the rows matching ``key``; returns how many rows matched."""
@@ -224,11 +254,11 @@ class Store:
 
     # -- export --------------------------------------------------------------------------------
     def export(self, name: str, path: Path, fmt: str) -> int:
-        """Write table ``name`` to ``path`` as csv, parquet or json (lines); returns rows written."""
+        """Write table ``name`` to ``path`` as csv, parquet, json (one array) or jsonl; returns rows written."""
         return self.export_expr(self.table(name), path, fmt)
 
     def export_expr(self, expr: ir.Table, path: Path, fmt: str) -> int:
-        """Write the rows of an expression to ``path`` as csv, parquet or json (lines)."""
+        """Write the rows of an expression to ``path`` as csv, parquet, json (one array) or jsonl."""
         data = expr.to_pyarrow()
         if fmt == "csv":
             import pyarrow.csv as pacsv
@@ -238,10 +268,10 @@ class Store:
             import pyarrow.parquet as pq
 
             pq.write_table(data, path)
-        elif fmt == "json":
-            data.to_pandas().to_json(path, orient="records", lines=True, date_format="iso")
+        elif fmt in ("json", "jsonl"):
+            data.to_pandas().to_json(path, orient="records", lines=fmt == "jsonl", date_format="iso")
         else:
-            raise UserInputError(f"unknown export format {fmt!r}; use csv, parquet or json")
+            raise UserInputError(f"unknown export format {fmt!r}; use csv, parquet, json or jsonl")
         return data.num_rows
 
 

@@ -1,21 +1,29 @@
-"""The win-back worklist: decline list -> tasks for reps -> recorded outcomes -> measured reactivation.
+"""The win-back worklist: decline list -> tasks for reps -> recorded outcomes. What the tasks achieved is
+the registered ``reactivation`` analysis (:mod:`salesintel.analyses.reactivation`).
 
 Example:
-    >>> # created = assign_tasks(store, declining_customers(...), created_at=now_utc())
-    >>> # complete_task(store, "T000001", outcome="reactivated", notes="ordered pods")
-    >>> # winback_report(store, follow_up_days=90)
+    >>> from datetime import date, datetime, time
+    >>> import pyarrow as pa
+    >>> from salesintel.store import Store
+    >>> store = Store.open(":memory:")
+    >>> store.append("customers", pa.table({"customer_id": ["c1"], "name": ["Ann"]}))
+    >>> decline = pa.table({"customer_id": ["c1"], "owner_id": [None], "reason": ["bought less"],
+    ...                     "suggested_channel": ["email"], "value_at_risk": [120.0]})
+    >>> assign_tasks(store, decline, created_at=datetime(2025, 1, 1))
+    AssignReport(created=1, already_open=0)
+    >>> complete_task(store, "T000001", outcome="reactivated", notes="ordered pods")
+    >>> list_tasks(store).execute().status.tolist()
+    ['done']
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -106,14 +114,20 @@ def list_tasks(store: Store, *, rep: str | None = None, status: str | None = Non
     t = t.left_join(c, "customer_id").drop("customer_id_right")
     return t.select("task_id", "assigned_to", "customer_id", "name", "suggested_channel", "reason", "value_at_risk",
                     "due_on", "status", "outcome", "notes", "created_at", "completed_at").order_by(
-        [(t.status != "open").cast("int8"), t.status, t.value_at_risk.desc(), t.task_id])
+        [ibis.ifelse(t.status == "open", 0, 1), t.status, t.value_at_risk.desc(), t.task_id])
 
 
 def complete_task(store: Store, task_id: str, *, outcome: str, notes: str | None = None,
-                  completed_at: datetime | None = None) -> None:
-    """Record the outcome of a task (status becomes done)."""
+                  completed_at: datetime | None = None, force: bool = False) -> None:
+    """Record the outcome of a task (status becomes done); a task already done is changed only with ``force``."""
     if outcome not in OUTCOMES:
         raise UserInputError(f"--outcome {outcome!r}: use one of {', '.join(OUTCOMES)}")
+    t = store.table("tasks")
+    done = t.filter((t.task_id == task_id) & (t.status == "done")).select("outcome", "completed_at").execute()
+    if not done.empty and not force:
+        row = done.iloc[0]
+        raise UserInputError(f"{task_id} is already done (outcome {row.outcome}, recorded {row.completed_at:%Y-%m-%d}); "
+                             f"use --force to record a new outcome")
     when = completed_at or now_utc()
     values = {"status": "done", "outcome": outcome, "completed_at": when.replace(tzinfo=None)}
     if notes is not None:
@@ -141,58 +155,13 @@ def export_call_list(store: Store, path: Path, *, rep: str | None = None) -> int
     return store.export_expr(call_list(store, rep=rep), Path(path), fmt)
 
 
-def winback_report(store: Store, *, follow_up_days: int = 90) -> pd.DataFrame:
-    """Reactivation (a purchase within ``follow_up_days`` after the task was created) of contacted against not
-    contacted customers, with 95% Wilson intervals and a Newcombe interval for the difference.
+def assign_winback(store: Store, *, as_of: date | None = None, due_days: int = 7, **decline_params) -> AssignReport:
+    """Run the decline list (not kept as a run) and turn it into tasks; with ``as_of`` the tasks are dated
+    that day (to replay a past list), otherwise now."""
+    from salesintel.analyses import runner
 
-    Tasks whose follow-up period reaches past the last order in the data are counted as pending, not as failures.
-    """
-    tasks = store.table("tasks")
-    orders = store.table("orders")
-    last = orders.ordered_at.max().execute()
-    t = tasks.mutate(contacted=(tasks.status == "done") & tasks.outcome.isin(CONTACTED),
-                     until=tasks.created_at + ibis.interval(days=follow_up_days))
-    j = t.left_join(orders.select("customer_id", "ordered_at"), [
-        t.customer_id == orders.customer_id, orders.ordered_at > t.created_at, orders.ordered_at <= t.until])
-    per = j.group_by("task_id", "contacted", "until").aggregate(bought=j.ordered_at.count() > 0)
-    df = per.execute()
-    complete = df.until <= (pd.Timestamp(last) if last is not None else pd.Timestamp.min)
-    rows = []
-    for label, group in (("contacted", df[df.contacted & complete]), ("not contacted", df[~df.contacted & complete])):
-        n, k = len(group), int(group.bought.sum())
-        low, high = wilson(k, n)
-        rows.append({"group": label, "tasks": n, "reactivated": k, "rate": k / n if n else np.nan,
-                     "ci_low": low, "ci_high": high})
-    diff = newcombe(rows[0]["reactivated"], rows[0]["tasks"], rows[1]["reactivated"], rows[1]["tasks"])
-    rows.append({"group": "difference", "tasks": rows[0]["tasks"] + rows[1]["tasks"], "reactivated": None,
-                 "rate": diff[0], "ci_low": diff[1], "ci_high": diff[2]})
-    out = pd.DataFrame(rows)
-    out["pending"] = [int((~complete & df.contacted).sum()), int((~complete & ~df.contacted).sum()),
-                      int((~complete).sum())]
-    out["follow_up_days"] = follow_up_days
-    return out
-
-
-def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """95% Wilson score interval for k successes out of n.
-
-    >>> [round(v, 3) for v in wilson(8, 10)]
-    [0.49, 0.943]
-    """
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (centre - half, centre + half)
-
-
-def newcombe(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float, float]:
-    """Difference of two proportions p1 - p2 with Newcombe's hybrid score interval (method 10)."""
-    if n1 == 0 or n2 == 0:
-        return (math.nan, math.nan, math.nan)
-    p1, p2 = k1 / n1, k2 / n2
-    l1, u1 = wilson(k1, n1)
-    l2, u2 = wilson(k2, n2)
-    d = p1 - p2
-    return (d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
+    outcome = runner.run(store, "decline", save=False, as_of=as_of, **decline_params)
+    if outcome.record.status in ("failed", "skipped"):
+        raise UserInputError(f"no decline list to assign: {outcome.record.note}")
+    created_at = datetime.combine(outcome.record.as_of, time()) if as_of else None
+    return assign_tasks(store, outcome["customers"].to_pyarrow(), created_at=created_at, due_days=due_days)

@@ -1,0 +1,126 @@
+"""Reading kept results: the latest run or any kept one, filtered, ordered and limited in the engine.
+
+Example:
+    >>> from salesintel.store import Store
+    >>> from salesintel.analyses import results
+    >>> store = Store.open(":memory:")
+    >>> results.read(store, "profiles")
+    Traceback (most recent call last):
+    ...
+    salesintel.errors.NotFound: profiles has not been run on this database yet; run: salesintel analyze profiles
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from salesintel.analyses import registry
+from salesintel.errors import NotFound, UserInputError
+from salesintel.store import Store
+
+Where = dict[str, Any] | Iterable[Any] | None
+
+
+def read(store: Store, name: str, result: str | None = None, *, run_id: str | None = None, where: Where = None,
+         order_by: str | list[str] | None = None, limit: int | None = None) -> ir.Table:
+    """The rows of ``result`` (default: the analysis's main result) of the latest successful run, or of ``run_id``.
+
+    ``where`` is ``{column: value}`` (equality; a list or tuple means "one of") or Ibis predicates;
+    ``order_by`` a column or list of columns, ``-column`` for descending (default: the declared order).
+    """
+    analysis = registry.get(name)
+    result = result or analysis.main
+    output = analysis.output(result)
+    if run_id is None:
+        view = analysis.latest_view(result)
+        if not store.has_table(view):
+            raise NotFound(f"{name} has not been run on this database yet; run: salesintel analyze {name}")
+        table = store.table(view)
+    else:
+        table = _run_rows(store, analysis, result, run_id)
+    table = filter_rows(table, where)
+    table = order_rows(table, order_by, output.sort)
+    return table.limit(limit) if limit is not None else table
+
+
+def _run_rows(store: Store, analysis, result: str, run_id: str) -> ir.Table:
+    runs = store.table("analysis_runs")
+    row = runs.filter((runs.run_id == run_id) & (runs.analysis == analysis.name)).execute()
+    if row.empty:
+        raise NotFound(f"{analysis.name} has no run {run_id!r}; list them with: salesintel runs {analysis.name}")
+    run = row.iloc[0]
+    if run.status not in ("ok", "fallback"):
+        raise NotFound(f"run {run_id} of {analysis.name} {run.status}: {run.note}")
+    if bool(run.pruned):
+        raise NotFound(f"the results of run {run_id} were pruned (salesintel keeps the last runs of each analysis; "
+                       f"set SALESINTEL_KEEP_RUNS to keep more)")
+    stored = store.table(analysis.result_table(result))
+    return stored.filter(stored.run_id == run_id).drop("run_id")
+
+
+def filter_rows(table: ir.Table, where: Where) -> ir.Table:
+    """``table`` filtered by ``{column: value}`` or Ibis predicates (in the engine)."""
+    if not where:
+        return table
+    if isinstance(where, dict):
+        for column, value in where.items():
+            if column not in table.columns:
+                raise UserInputError(f"no column {column!r} to filter on; the columns are {', '.join(table.columns)}")
+            if isinstance(value, (list, tuple, set)):
+                table = table.filter(table[column].isin(list(value)))
+            else:
+                table = table.filter(table[column] == ibis.literal(value).cast(table[column].type()))
+        return table
+    return table.filter(*where)
+
+
+def order_rows(table: ir.Table, order_by: str | list[str] | None, default: tuple[str, bool] | None) -> ir.Table:
+    if order_by is None:
+        if default is None:
+            return table
+        column, descending = default
+        return table.order_by(ibis.desc(column) if descending else ibis.asc(column))
+    keys = [order_by] if isinstance(order_by, str) else list(order_by)
+    exprs = []
+    for key in keys:
+        column = key.lstrip("-")
+        if column not in table.columns:
+            raise UserInputError(f"no column {column!r} to sort by; the columns are {', '.join(table.columns)}")
+        exprs.append(ibis.desc(column) if key.startswith("-") else ibis.asc(column))
+    return table.order_by(exprs)
+
+
+def runs(store: Store, name: str | None = None, *, limit: int | None = 50) -> pd.DataFrame:
+    """The recorded runs, newest first: analysis, status, as_of, parameters in words, rows and the note."""
+    t = store.table("analysis_runs")
+    if name is not None:
+        registry.get(name)
+        t = t.filter(t.analysis == name)
+    t = t.order_by(t.started_at.desc())
+    df = (t.limit(limit) if limit else t).execute()
+    df["kept"] = df.status.isin(["ok", "fallback"]) & ~df.pruned.fillna(False).astype(bool)
+    df["params"] = df.params.map(lambda p: ", ".join(f"{k}={v}" for k, v in json.loads(p or "{}").items()
+                                                     if v is not None))
+    df["rows"] = df.row_counts.map(lambda r: ", ".join(f"{k}: {v:,}" for k, v in json.loads(r or "{}").items()))
+    return df[["run_id", "analysis", "status", "as_of", "started_at", "seconds", "params", "rows", "kept", "note"]]
+
+
+def with_names(store: Store, table: ir.Table, output) -> ir.Table:
+    """``table`` with ``<column>_name`` beside every column that refers to a product or customer (in the engine).
+
+    An id with no catalogue row keeps an empty name; a category in place of a product keeps its own text.
+    """
+    for col in output.columns:
+        if col.refers is None or col.name not in table.columns:
+            continue
+        key = "product_id" if col.refers == "products" else "customer_id"
+        names = store.table(col.refers).select(**{"__id": key, f"{col.name}_name": "name"})
+        joined = table.left_join(names, table[col.name] == names["__id"])
+        named = joined[f"{col.name}_name"]
+        table = joined.drop("__id").mutate(**{f"{col.name}_name": ibis.coalesce(named, joined[col.name])})
+    return table
