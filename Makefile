@@ -23,6 +23,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+## make lint: ruff (lint and format check).
+lint: $(STAMP)
+	$(BIN)/ruff check salesintel tests bench
+	$(BIN)/ruff format --check salesintel tests bench
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python bench/load_orders.py

@@ -40,8 +40,15 @@ def simulate(customers: int, weeks: float = 39.0, seed: int = 0) -> pd.DataFrame
         alive = bought & (rng.random(customers) >= p)
     nu = rng.gamma(3.7, 1 / 15.0, customers)  # Gamma-Gamma: mean of x purchases ~ Gamma(p x, nu x)
     spend = rng.gamma(6.0 * np.maximum(x, 1), 1 / (nu * np.maximum(x, 1)))
-    return pd.DataFrame({"customer_id": np.arange(customers).astype(str), "frequency": x, "recency": t_x, "T": T,
-                         "monetary_value": np.where(x > 0, np.maximum(spend, 0.01), 0.0)})
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(customers).astype(str),
+            "frequency": x,
+            "recency": t_x,
+            "T": T,
+            "monetary_value": np.where(x > 0, np.maximum(spend, 0.01), 0.0),
+        }
+    )
 
 
 def main() -> None:
@@ -58,7 +65,9 @@ def main() -> None:
     score_customers(summary, fit, horizon_days=365, discount_rate=0.1)
     ours_score = time.perf_counter() - t0
     m = fit.purchases
-    print(f"salesintel BG/NBD + Gamma-Gamma fit: {ours_fit:.2f} s; scoring (p_alive, purchases, CLV): {ours_score:.2f} s")
+    print(
+        f"salesintel BG/NBD + Gamma-Gamma fit: {ours_fit:.2f} s; scoring (p_alive, purchases, CLV): {ours_score:.2f} s"
+    )
     print(f"  r={m.r:.3f} alpha={m.alpha:.3f} a={m.a:.3f} b={m.b:.3f} (true {TRUE})")
 
     from lifetimes import BetaGeoFitter

@@ -25,13 +25,21 @@ def make_orders(path: Path, rows: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     idx = np.arange(rows)
     days = rng.integers(0, 1000, rows).astype("timedelta64[D]") + np.datetime64("2022-01-01")
-    pacsv.write_csv(pa.table({
-        "order_id": np.char.add("o", (idx // 3).astype(str)), "line": idx % 3 + 1,
-        "customer_id": np.char.add("c", rng.integers(0, 100_000, rows).astype(str)),
-        "product_id": np.char.add("p", rng.integers(0, 2_000, rows).astype(str)),
-        "ordered_at": days.astype(str), "quantity": rng.integers(1, 5, rows),
-        "amount": np.round(rng.random(rows) * 100, 2), "channel": rng.choice(["web", "store", "phone"], rows),
-    }), path)
+    pacsv.write_csv(
+        pa.table(
+            {
+                "order_id": np.char.add("o", (idx // 3).astype(str)),
+                "line": idx % 3 + 1,
+                "customer_id": np.char.add("c", rng.integers(0, 100_000, rows).astype(str)),
+                "product_id": np.char.add("p", rng.integers(0, 2_000, rows).astype(str)),
+                "ordered_at": days.astype(str),
+                "quantity": rng.integers(1, 5, rows),
+                "amount": np.round(rng.random(rows) * 100, 2),
+                "channel": rng.choice(["web", "store", "phone"], rows),
+            }
+        ),
+        path,
+    )
 
 
 def main() -> None:

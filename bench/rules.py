@@ -65,22 +65,37 @@ def make_data(customers: int, lines: int, products: int, seed: int = 0) -> dict[
     product = np.where(partner, first_of_order ^ 1, product)
     day = order_day[order_of_line]
     cust = order_customer[order_of_line]
-    orders = pa.table({
-        "order_id": _ids("o", order_of_line), "line": line_no.astype(np.int64),
-        "customer_id": _ids("c", cust), "product_id": _ids("p", product),
-        "ordered_at": pa.array((START + day.astype("timedelta64[D]")).astype("datetime64[us]")),
-        "quantity": np.ones(lines), "amount": np.round(rng.gamma(2.0, 20.0, lines), 2),
-    })
+    orders = pa.table(
+        {
+            "order_id": _ids("o", order_of_line),
+            "line": line_no.astype(np.int64),
+            "customer_id": _ids("c", cust),
+            "product_id": _ids("p", product),
+            "ordered_at": pa.array((START + day.astype("timedelta64[D]")).astype("datetime64[us]")),
+            "quantity": np.ones(lines),
+            "amount": np.round(rng.gamma(2.0, 20.0, lines), 2),
+        }
+    )
     ids = np.arange(customers)
-    cust_table = pa.table({
-        "customer_id": _ids("c", ids), "birth_year": rng.integers(1945, 2005, customers),
-        "gender": rng.choice(["f", "m", "d"], customers, p=[0.49, 0.49, 0.02]),
-        "country": rng.choice(["DE", "AT", "CH"], customers), "region": rng.choice([f"R{i}" for i in range(12)], customers),
-        "source": rng.choice(["web", "referral", "fair", "ad"], customers),
-    })
+    cust_table = pa.table(
+        {
+            "customer_id": _ids("c", ids),
+            "birth_year": rng.integers(1945, 2005, customers),
+            "gender": rng.choice(["f", "m", "d"], customers, p=[0.49, 0.49, 0.02]),
+            "country": rng.choice(["DE", "AT", "CH"], customers),
+            "region": rng.choice([f"R{i}" for i in range(12)], customers),
+            "source": rng.choice(["web", "referral", "fair", "ad"], customers),
+        }
+    )
     prod_ids = np.arange(products)
-    prod_table = pa.table({"product_id": _ids("p", prod_ids), "name": _ids("Product ", prod_ids),
-                           "category": _ids("cat", prod_ids // 100), "price": np.full(products, 50.0)})
+    prod_table = pa.table(
+        {
+            "product_id": _ids("p", prod_ids),
+            "name": _ids("Product ", prod_ids),
+            "category": _ids("cat", prod_ids // 100),
+            "price": np.full(products, 50.0),
+        }
+    )
     return {"customers": cust_table, "products": prod_table, "orders": orders}
 
 
@@ -95,10 +110,19 @@ def pandas_sequential_count(orders: pd.DataFrame, *, as_of: date, window_days: i
     pairs = a.merge(first, on="customer_id", suffixes=("_a", "_b"))
     pairs = pairs[pairs.product_id_a != pairs.product_id_b]
     lag = (pairs.first_on_b - pairs.first_on_a).dt.days
-    counts = pd.DataFrame({"antecedent": pairs.product_id_a, "consequent": pairs.product_id_b,
-                           "owned_before": lag <= 0, "hit": (lag > 0) & (lag <= window_days)})
-    agg = counts.groupby(["antecedent", "consequent"], observed=True).agg(
-        owned_before=("owned_before", "sum"), customers_a_then_b=("hit", "sum")).reset_index()
+    counts = pd.DataFrame(
+        {
+            "antecedent": pairs.product_id_a,
+            "consequent": pairs.product_id_b,
+            "owned_before": lag <= 0,
+            "hit": (lag > 0) & (lag <= window_days),
+        }
+    )
+    agg = (
+        counts.groupby(["antecedent", "consequent"], observed=True)
+        .agg(owned_before=("owned_before", "sum"), customers_a_then_b=("hit", "sum"))
+        .reset_index()
+    )
     agg = agg.join(eligible, on="antecedent")
     agg["customers_a"] = agg.eligible - agg.owned_before
     return agg[agg.customers_a_then_b > 0]
@@ -116,9 +140,10 @@ def onehot_baskets(orders: pa.Table) -> pd.DataFrame:
 
     order = pc.dictionary_encode(orders["order_id"]).combine_chunks()
     product = pc.dictionary_encode(orders["product_id"]).combine_chunks()
-    m = sparse.csr_matrix((np.ones(len(orders), dtype=bool),
-                           (order.indices.to_numpy(), product.indices.to_numpy())),
-                          shape=(len(order.dictionary), len(product.dictionary)))
+    m = sparse.csr_matrix(
+        (np.ones(len(orders), dtype=bool), (order.indices.to_numpy(), product.indices.to_numpy())),
+        shape=(len(order.dictionary), len(product.dictionary)),
+    )
     m.data[:] = True  # repeated lines of one product in one order
     return pd.DataFrame.sparse.from_spmatrix(m, columns=product.dictionary.to_pylist())
 
@@ -150,39 +175,52 @@ def main() -> None:
         orders, products = store.table("orders"), store.table("products")
 
         print("sequential rules (A then B within 180 days)")
-        ours, t_seq = timed("salesintel sequential_rules (counts, baseline, p, median lags)", lambda: sequential_rules(
-            orders, products, as_of=AS_OF, window_days=WINDOW, min_customers=10))
+        ours, t_seq = timed(
+            "salesintel sequential_rules (counts, baseline, p, median lags)",
+            lambda: sequential_rules(orders, products, as_of=AS_OF, window_days=WINDOW, min_customers=10),
+        )
         df = data["orders"].select(["customer_id", "product_id", "ordered_at", "amount"]).to_pandas()
         df["customer_id"] = df.customer_id.astype("category")
         df["product_id"] = df.product_id.astype("category")
-        peer, t_pd = timed("pandas sequential count (count only)",
-                           lambda: pandas_sequential_count(df, as_of=AS_OF, window_days=WINDOW))
+        peer, t_pd = timed(
+            "pandas sequential count (count only)",
+            lambda: pandas_sequential_count(df, as_of=AS_OF, window_days=WINDOW),  # noqa: F821 - called before the del below
+        )
         _check_same_counts(ours, peer)
         del df, peer
 
         print(f"basket rules (min support {args.min_support}, min confidence {args.min_confidence})")
         baskets = order_baskets(orders, as_of=AS_OF)
-        mine, t_basket = timed("salesintel basket_rules", lambda: basket_rules(
-            baskets, min_support=args.min_support, min_confidence=args.min_confidence))
+        mine, t_basket = timed(
+            "salesintel basket_rules",
+            lambda: basket_rules(baskets, min_support=args.min_support, min_confidence=args.min_confidence),
+        )
         t_ml = None
         if not args.skip_mlxtend:
             onehot = onehot_baskets(data["orders"])
-            theirs, t_ml = timed("mlxtend fpgrowth + association_rules", lambda: mlxtend_rules(
-                onehot, min_support=args.min_support, min_confidence=args.min_confidence))
+            theirs, t_ml = timed(
+                "mlxtend fpgrowth + association_rules",
+                lambda: mlxtend_rules(onehot, min_support=args.min_support, min_confidence=args.min_confidence),
+            )
             print(f"  rules: salesintel {mine.num_rows:,}, mlxtend {len(theirs):,}")
             del onehot
 
         print("affinity (groups and pairs of groups x categories)")
-        aff, t_aff = timed("salesintel group_affinity", lambda: group_affinity(
-            orders, store.table("customers"), products, as_of=AS_OF, level="category"))
+        aff, t_aff = timed(
+            "salesintel group_affinity",
+            lambda: group_affinity(orders, store.table("customers"), products, as_of=AS_OF, level="category"),
+        )
         store.close()
 
     print()
-    print(f"sequential rules: {t_seq:.1f} s vs pandas {t_pd:.1f} s -> {t_pd / t_seq:.1f}x faster "
-          f"(target < 60 s and >= 5x); {ours.num_rows:,} rules")
+    print(
+        f"sequential rules: {t_seq:.1f} s vs pandas {t_pd:.1f} s -> {t_pd / t_seq:.1f}x faster "
+        f"(target < 60 s and >= 5x); {ours.num_rows:,} rules"
+    )
     if t_ml is not None:
-        print(f"basket rules:     {t_basket:.1f} s vs mlxtend {t_ml:.1f} s -> {t_ml / t_basket:.1f}x faster "
-              f"(target > 1x)")
+        print(
+            f"basket rules:     {t_basket:.1f} s vs mlxtend {t_ml:.1f} s -> {t_ml / t_basket:.1f}x faster (target > 1x)"
+        )
     print(f"affinity:         {t_aff:.1f} s; {aff.num_rows:,} group x category rows")
 
 

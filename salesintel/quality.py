@@ -24,8 +24,14 @@ def data_quality(store: Store) -> list[dict]:
         n = int(t.count().execute())
         rows.append({"table": table.name, "check": "rows", "count": n, "detail": "rows stored"})
         if rejected.get(table.name):
-            rows.append({"table": table.name, "check": "rejected", "count": int(rejected[table.name]),
-                         "detail": "rows refused at load (salesintel export rejects)"})
+            rows.append(
+                {
+                    "table": table.name,
+                    "check": "rejected",
+                    "count": int(rejected[table.name]),
+                    "detail": "rows refused at load (salesintel export rejects)",
+                }
+            )
         if n == 0:
             continue
         rows += _orphans(store, table, t)
@@ -40,8 +46,14 @@ def _orphans(store: Store, table: schema.Table, t) -> list[dict]:
             ref_table, ref_col = col.references.split(".")
             known = store.table(ref_table)[ref_col]
             n = int(t.filter(t[col.name].notnull() & ~t[col.name].isin(known)).count().execute())
-            out.append({"table": table.name, "check": f"orphan {col.name}", "count": n,
-                        "detail": f"{col.name} not found in {ref_table}"})
+            out.append(
+                {
+                    "table": table.name,
+                    "check": f"orphan {col.name}",
+                    "count": n,
+                    "detail": f"{col.name} not found in {ref_table}",
+                }
+            )
     return out
 
 
@@ -49,12 +61,30 @@ def _oddities(table: schema.Table, t) -> list[dict]:
     now = now_utc()
     out = []
     if table.name == "orders":
-        out.append({"table": "orders", "check": "refunds", "count": int((t.amount < 0).sum().execute() or 0),
-                    "detail": "lines with a negative amount (kept: they reduce revenue)"})
-        out.append({"table": "orders", "check": "future dates", "count": int((t.ordered_at > now).sum().execute() or 0),
-                    "detail": "orders dated after today"})
+        out.append(
+            {
+                "table": "orders",
+                "check": "refunds",
+                "count": int((t.amount < 0).sum().execute() or 0),
+                "detail": "lines with a negative amount (kept: they reduce revenue)",
+            }
+        )
+        out.append(
+            {
+                "table": "orders",
+                "check": "future dates",
+                "count": int((t.ordered_at > now).sum().execute() or 0),
+                "detail": "orders dated after today",
+            }
+        )
     if table.name == "customers":
         for c in ("email", "owner_id", "region"):
-            out.append({"table": "customers", "check": f"missing {c}", "count": int(t[c].isnull().sum().execute() or 0),
-                        "detail": f"customers without {c}"})
+            out.append(
+                {
+                    "table": "customers",
+                    "check": f"missing {c}",
+                    "count": int(t[c].isnull().sum().execute() or 0),
+                    "detail": f"customers without {c}",
+                }
+            )
     return out

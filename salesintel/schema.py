@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import ibis
-import ibis.expr.schema as sch
+from salesintel.lazy import lazy
+
+ibis = lazy("ibis")
+sch = lazy("ibis.expr.schema")
 
 SCHEMA_VERSION = 2
 
@@ -89,8 +91,13 @@ CANONICAL: tuple[Table, ...] = (
         "Customers and prospects, one row each; prospects carry status prospect.",
         (
             _req("customer_id", "string", "Your identifier of the customer or prospect."),
-            _c("status", "string", "customer, prospect or lost.", default="customer",
-               allowed=("customer", "prospect", "lost")),
+            _c(
+                "status",
+                "string",
+                "customer, prospect or lost.",
+                default="customer",
+                allowed=("customer", "prospect", "lost"),
+            ),
             _c("name", "string", "Person or company name."),
             _c("email", "string", "E-mail address."),
             _c("phone", "string", "Phone number."),
@@ -145,8 +152,12 @@ CANONICAL: tuple[Table, ...] = (
         (
             _req("event_id", "string", "Unique event identifier."),
             _req("occurred_at", "timestamp", "When it happened."),
-            _req("type", "string", "page_view, email_open, email_click, call, meeting, form_submit, ad_click, "
-                 "store_visit ... (free text)."),
+            _req(
+                "type",
+                "string",
+                "page_view, email_open, email_click, call, meeting, form_submit, ad_click, "
+                "store_visit ... (free text).",
+            ),
             _c("customer_id", "string", "Known customer or prospect.", references="customers.customer_id"),
             _c("anonymous_id", "string", "Cookie or device id when the customer is unknown."),
             _c("channel", "string", "Channel of the event."),
@@ -165,8 +176,12 @@ CANONICAL: tuple[Table, ...] = (
             _req("message_id", "string", "Message identifier."),
             _c("customer_id", "string", "Customer the message is with.", references="customers.customer_id"),
             _req("occurred_at", "timestamp", "When it was sent or held."),
-            _req("channel", "string", "email, call, chat, meeting or social.",
-                 allowed=("email", "call", "chat", "meeting", "social")),
+            _req(
+                "channel",
+                "string",
+                "email, call, chat, meeting or social.",
+                allowed=("email", "call", "chat", "meeting", "social"),
+            ),
             _c("direction", "string", "inbound or outbound.", allowed=("inbound", "outbound")),
             _c("rep_id", "string", "Rep on our side.", references="reps.rep_id"),
             _c("subject", "string", "Subject line."),
@@ -180,8 +195,12 @@ CANONICAL: tuple[Table, ...] = (
         (
             _req("response_id", "string", "Response identifier (unique per question answered)."),
             _req("survey_id", "string", "Survey identifier."),
-            _c("kind", "string", "customer, email, mystery_shop, public or competitor.",
-               allowed=("customer", "email", "mystery_shop", "public", "competitor")),
+            _c(
+                "kind",
+                "string",
+                "customer, email, mystery_shop, public or competitor.",
+                allowed=("customer", "email", "mystery_shop", "public", "competitor"),
+            ),
             _c("customer_id", "string", "Respondent, when known.", references="customers.customer_id"),
             _req("responded_at", "timestamp", "When it was answered."),
             _req("question", "string", "Question text or code."),
@@ -253,8 +272,13 @@ CANONICAL: tuple[Table, ...] = (
             _req("name", "string", "Name."),
             _c("email", "string", "E-mail address."),
             _c("territory", "string", "Territory (matches customers.region)."),
-            _c("role", "string", "rep, manager, analyst or admin.", default="rep",
-               allowed=("rep", "manager", "analyst", "admin")),
+            _c(
+                "role",
+                "string",
+                "rep, manager, analyst or admin.",
+                default="rep",
+                allowed=("rep", "manager", "analyst", "admin"),
+            ),
         ),
         key=("rep_id",),
     ),
@@ -328,12 +352,30 @@ SYSTEM: tuple[Table, ...] = (
             _c("params", "json", "Parameters as JSON."),
             _c("row_counts", "json", "Rows per result table as JSON."),
             _c("as_of", "date", "The date the data was analysed as of."),
-            _c("status", "string", "ok, skipped (not enough data), fallback (a documented fallback was used) "
-               "or failed.", allowed=("ok", "skipped", "fallback", "failed")),
+            _c(
+                "status",
+                "string",
+                "ok, skipped (not enough data), fallback (a documented fallback was used) or failed.",
+                allowed=("ok", "skipped", "fallback", "failed"),
+            ),
             _c("note", "string", "Why it was skipped, which fallback was used, or the error."),
             _c("pruned", "bool", "The run's results were dropped to keep only the newest runs."),
         ),
         key=("run_id",),
+        system=True,
+    ),
+    Table(
+        "custom_attributes",
+        "Columns a user's export carried beyond the canonical ones, kept as typed columns of their table.",
+        (
+            _req("table_name", "string", "Table the attribute belongs to (customers, products, opportunities)."),
+            _req("column_name", "string", "Column name in the store."),
+            _req("type", "string", "string, int, float, bool, timestamp or date."),
+            _c("source_column", "string", "The column's name in the file it first came from."),
+            _c("source_file", "string", "That file."),
+            _req("added_at", "timestamp", "When it was first loaded."),
+        ),
+        key=("table_name", "column_name"),
         system=True,
     ),
     Table(
@@ -347,8 +389,11 @@ SYSTEM: tuple[Table, ...] = (
             _c("run_id", "string", "That run."),
             _req("as_of", "date", "Data up to this date was used."),
             _req("fitted_at", "timestamp", "When it was fitted."),
-            _c("fingerprint", "json", "Row counts and sums of the data it was fitted on (a refit is due when "
-               "they change)."),
+            _c(
+                "fingerprint",
+                "json",
+                "Row counts and sums of the data it was fitted on (a refit is due when they change).",
+            ),
             _req("artifact", "json", "Hyper-parameters and learned state, enough to load it exactly."),
             _c("metadata", "json", "Training metadata: data window, row counts, metrics, library versions."),
             _c("stale", "bool", "Set when data it was trained on changed or was erased; refit on the next run."),
@@ -368,8 +413,12 @@ SYSTEM: tuple[Table, ...] = (
             _req("created_at", "timestamp", "When the task was created."),
             _c("due_on", "date", "When it should be done."),
             _req("status", "string", "open, done or skipped.", allowed=("open", "done", "skipped")),
-            _c("outcome", "string", "reactivated, promised, no_answer or lost.",
-               allowed=("reactivated", "promised", "no_answer", "lost")),
+            _c(
+                "outcome",
+                "string",
+                "reactivated, promised, no_answer or lost.",
+                allowed=("reactivated", "promised", "no_answer", "lost"),
+            ),
             _c("notes", "string", "Free-text notes."),
             _c("completed_at", "timestamp", "When the outcome was recorded."),
             _c("value_at_risk", "float", "Yearly value at risk when the task was created."),
@@ -410,11 +459,22 @@ def markdown() -> str:
         "counted as an orphan.",
         "",
     ]
-    for group, tables in (("Canonical tables (you load these)", CANONICAL), ("System tables (salesintel keeps these)", SYSTEM)):
+    for group, tables in (
+        ("Canonical tables (you load these)", CANONICAL),
+        ("System tables (salesintel keeps these)", SYSTEM),
+    ):
         out += [f"## {group}", ""]
         for t in tables:
-            out += [f"### {t.name}", "", t.description, "", f"Key: {', '.join(t.key)}", "",
-                    "| column | type | description |", "| --- | --- | --- |"]
+            out += [
+                f"### {t.name}",
+                "",
+                t.description,
+                "",
+                f"Key: {', '.join(t.key)}",
+                "",
+                "| column | type | description |",
+                "| --- | --- | --- |",
+            ]
             for c in t.columns:
                 extra = []
                 if c.allowed:

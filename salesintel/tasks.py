@@ -22,13 +22,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
 import pyarrow as pa
 
 from salesintel.errors import NotFound, UserInputError
+from salesintel.lazy import lazy
 from salesintel.store import Store, now_utc
+
+ibis = lazy("ibis")
+ir = lazy("ibis.expr.types")
+pd = lazy("pandas")
 
 OUTCOMES = ("reactivated", "promised", "no_answer", "lost")
 STATUSES = ("open", "done", "skipped")
@@ -41,8 +43,9 @@ class AssignReport:
     already_open: int
 
 
-def assign_tasks(store: Store, decline: pa.Table | pd.DataFrame, *, created_at: datetime | None = None,
-                 due_days: int = 7) -> AssignReport:
+def assign_tasks(
+    store: Store, decline: pa.Table | pd.DataFrame, *, created_at: datetime | None = None, due_days: int = 7
+) -> AssignReport:
     """One open task per customer on the decline list, unless they already have an open task.
 
     A task goes to the customer's owner; customers without one are dealt out in turn to the reps of their
@@ -59,13 +62,19 @@ def assign_tasks(store: Store, decline: pa.Table | pd.DataFrame, *, created_at: 
     fresh["assigned_to"] = _assignees(store, fresh)
     start = _next_task_number(tasks)
     fresh["task_id"] = [f"T{n:06d}" for n in range(start, start + len(fresh))]
-    rows = pd.DataFrame({
-        "task_id": fresh.task_id, "customer_id": fresh.customer_id, "assigned_to": fresh.assigned_to,
-        "reason": fresh.reason, "suggested_channel": fresh.suggested_channel,
-        "created_at": pd.Timestamp(created_at.replace(tzinfo=None)),
-        "due_on": (pd.Timestamp(created_at) + pd.Timedelta(days=due_days)).date(),
-        "status": "open", "value_at_risk": fresh.value_at_risk.astype(float),
-    })
+    rows = pd.DataFrame(
+        {
+            "task_id": fresh.task_id,
+            "customer_id": fresh.customer_id,
+            "assigned_to": fresh.assigned_to,
+            "reason": fresh.reason,
+            "suggested_channel": fresh.suggested_channel,
+            "created_at": pd.Timestamp(created_at.replace(tzinfo=None)),
+            "due_on": (pd.Timestamp(created_at) + pd.Timedelta(days=due_days)).date(),
+            "status": "open",
+            "value_at_risk": fresh.value_at_risk.astype(float),
+        }
+    )
     store.append("tasks", pa.Table.from_pandas(rows, preserve_index=False))
     return AssignReport(len(rows), len(df) - len(rows))
 
@@ -85,8 +94,12 @@ def _assignees(store: Store, fresh: pd.DataFrame) -> pd.Series:
     regions = regions.semi_join(ibis.memtable(fresh[["customer_id"]]), "customer_id").execute()
     need = fresh[assigned.isna()].merge(regions, on="customer_id", how="left")
     need["region"] = need.region.where(need.region.isin(set(reps.territory.dropna())), "*")
-    pool = pd.concat([reps.dropna(subset=["territory"]).rename(columns={"territory": "region"}),
-                      reps.assign(region="*")[["rep_id", "region"]]])
+    pool = pd.concat(
+        [
+            reps.dropna(subset=["territory"]).rename(columns={"territory": "region"}),
+            reps.assign(region="*")[["rep_id", "region"]],
+        ]
+    )
     pool["pos"] = pool.groupby("region").cumcount()
     size = pool.groupby("region").size()
     need["pos"] = need.groupby("region").cumcount() % need.region.map(size)
@@ -112,13 +125,32 @@ def list_tasks(store: Store, *, rep: str | None = None, status: str | None = Non
         t = t.filter(t.status == status)
     c = store.table("customers").select("customer_id", "name")
     t = t.left_join(c, "customer_id").drop("customer_id_right")
-    return t.select("task_id", "assigned_to", "customer_id", "name", "suggested_channel", "reason", "value_at_risk",
-                    "due_on", "status", "outcome", "notes", "created_at", "completed_at").order_by(
-        [ibis.ifelse(t.status == "open", 0, 1), t.status, t.value_at_risk.desc(), t.task_id])
+    return t.select(
+        "task_id",
+        "assigned_to",
+        "customer_id",
+        "name",
+        "suggested_channel",
+        "reason",
+        "value_at_risk",
+        "due_on",
+        "status",
+        "outcome",
+        "notes",
+        "created_at",
+        "completed_at",
+    ).order_by([ibis.ifelse(t.status == "open", 0, 1), t.status, t.value_at_risk.desc(), t.task_id])
 
 
-def complete_task(store: Store, task_id: str, *, outcome: str, notes: str | None = None,
-                  completed_at: datetime | None = None, force: bool = False) -> None:
+def complete_task(
+    store: Store,
+    task_id: str,
+    *,
+    outcome: str,
+    notes: str | None = None,
+    completed_at: datetime | None = None,
+    force: bool = False,
+) -> None:
     """Record the outcome of a task (status becomes done); a task already done is changed only with ``force``."""
     if outcome not in OUTCOMES:
         raise UserInputError(f"--outcome {outcome!r}: use one of {', '.join(OUTCOMES)}")
@@ -126,8 +158,10 @@ def complete_task(store: Store, task_id: str, *, outcome: str, notes: str | None
     done = t.filter((t.task_id == task_id) & (t.status == "done")).select("outcome", "completed_at").execute()
     if not done.empty and not force:
         row = done.iloc[0]
-        raise UserInputError(f"{task_id} is already done (outcome {row.outcome}, recorded {row.completed_at:%Y-%m-%d}); "
-                             f"use --force to record a new outcome")
+        raise UserInputError(
+            f"{task_id} is already done (outcome {row.outcome}, recorded {row.completed_at:%Y-%m-%d}); "
+            f"use --force to record a new outcome"
+        )
     when = completed_at or now_utc()
     values = {"status": "done", "outcome": outcome, "completed_at": when.replace(tzinfo=None)}
     if notes is not None:
@@ -141,10 +175,18 @@ def call_list(store: Store, *, rep: str | None = None, status: str = "open") -> 
     t = list_tasks(store, rep=rep, status=status)
     c = store.table("customers").select("customer_id", "phone", "email")
     j = t.left_join(c, "customer_id")
-    return j.select("task_id", "assigned_to", "customer_id", "name", "suggested_channel",
-                    phone=ibis.ifelse(j.suggested_channel == "phone", j.phone, ibis.null("string")),
-                    email=ibis.ifelse(j.suggested_channel.isin(["email", "survey"]), j.email, ibis.null("string")),
-                    reason=j.reason, value_at_risk=j.value_at_risk, due_on=j.due_on)
+    return j.select(
+        "task_id",
+        "assigned_to",
+        "customer_id",
+        "name",
+        "suggested_channel",
+        phone=ibis.ifelse(j.suggested_channel == "phone", j.phone, ibis.null("string")),
+        email=ibis.ifelse(j.suggested_channel.isin(["email", "survey"]), j.email, ibis.null("string")),
+        reason=j.reason,
+        value_at_risk=j.value_at_risk,
+        due_on=j.due_on,
+    )
 
 
 def export_call_list(store: Store, path: Path, *, rep: str | None = None) -> int:

@@ -34,8 +34,12 @@ def test_load_check_export_round_trip(tmp_path: Path) -> None:
 
 def test_user_errors_are_one_line_with_exit_code_2(tmp_path: Path) -> None:
     bad = write_csv(tmp_path / "o.csv", "order_id\n1\n")
-    for args in (["load", "orders", str(bad)], ["load", "nosuchtable", str(bad)],
-                 ["load", "orders", str(tmp_path / "missing.csv")], ["analyze", "--as-of", "yesterday"]):
+    for args in (
+        ["load", "orders", str(bad)],
+        ["load", "nosuchtable", str(bad)],
+        ["load", "orders", str(tmp_path / "missing.csv")],
+        ["analyze", "--as-of", "yesterday"],
+    ):
         out = run(*args, "--db", str(tmp_path / "e.duckdb"))
         assert out.returncode == 2, (args, out.stderr)
         assert out.stderr.startswith("error: ") and len(out.stderr.strip().splitlines()) == 1, out.stderr

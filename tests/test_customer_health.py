@@ -11,11 +11,12 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT
 from sklearn.metrics import roc_auc_score
 
-from conftest import ROOT
 from salesintel.analyses.clv import customer_lifetime_value, purchase_summary
 from salesintel.analyses.decline import DeclineParams, declining_customers
 from salesintel.analyses.timeline import resolve_as_of
@@ -35,19 +36,34 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 def test_bgnbd_matches_fader_hardie_lee_2005() -> None:
     s = pd.read_csv(LIFETIMES_DATA / "cdnow_customers_summary.csv")
-    m = BGNBD.fit(s.frequency, s.recency, s["T"])
+    m = BGNBD().fit(s.frequency, s.recency, s["T"])
     for name, value in PUBLISHED_BGNBD.items():
-        assert getattr(m, name) == pytest.approx(value, rel=0.01), name
-    assert m.log_likelihood == pytest.approx(-9582.4, abs=0.5)
+        assert getattr(m, name + "_") == pytest.approx(value, rel=0.01), name
+    assert m.log_likelihood_ == pytest.approx(-9582.4, abs=0.5)
 
 
 def test_gamma_gamma_matches_fader_hardie_note() -> None:
     s = pd.read_csv(LIFETIMES_DATA / "cdnow_customers_summary_with_transactions.csv")
     repeat = s[s.x > 0]
     assert len(repeat) == 946
-    m = GammaGamma.fit(repeat.x, repeat.zbar)
+    m = GammaGamma().fit(repeat.x, repeat.zbar)
     for name, value in PUBLISHED_GG.items():
-        assert getattr(m, name) == pytest.approx(value, rel=0.02), name
+        assert getattr(m, name + "_") == pytest.approx(value, rel=0.02), name
+
+
+def test_gamma_gamma_gradient_is_the_likelihood_s() -> None:
+    from scipy.optimize import check_grad
+
+    from salesintel.models.gamma_gamma import _grad_log_params, _loglik
+
+    x, m = np.array([1.0, 3, 5, 2, 7]), np.array([1.0, 2.2, 1.5, 3.0, 1.8])
+    for theta in ([0.3, 1.2, -0.4], [-1.0, 3.0, 2.0]):
+        err = check_grad(
+            lambda t: np.sum(_loglik(*np.exp(t), x, m)),
+            lambda t: _grad_log_params(*np.exp(t), x, m).sum(1),
+            np.array(theta),
+        )
+        assert err < 1e-4
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +90,23 @@ def test_calibration_summary_from_raw_transactions_equals_published(cdnow_sample
 
 
 def test_clv_command_reproduces_the_published_fit(cdnow_sample_db: Path) -> None:
-    out = run("clv", "--as-of", "1997-09-30", "--time-unit", "weeks", "--show-params", "--format", "json",
-              "--db", str(cdnow_sample_db))
+    out = run(
+        "clv",
+        "--as-of",
+        "1997-09-30",
+        "--time-unit",
+        "weeks",
+        "--result",
+        "model",
+        "--format",
+        "json",
+        "--db",
+        str(cdnow_sample_db),
+    )
     assert out.returncode == 0, out.stderr
-    fitted = json.loads(out.stdout)
+    fitted: dict = {}
+    for row in json.loads(out.stdout):
+        fitted.setdefault(row["model"], {})[row["parameter"]] = row["value"]
     for name, value in PUBLISHED_BGNBD.items():
         assert fitted["bgnbd"][name] == pytest.approx(value, rel=0.01), name
     assert fitted["bgnbd"]["log_likelihood"] == pytest.approx(-9582.4, rel=0.01)
@@ -107,29 +136,60 @@ def test_holdout_churn_ranking_on_cdnow(store: Store) -> None:
     assert auc_model >= auc_recency - 0.005  # recency alone: 0.759
 
 
-def test_planted_decliners_are_found_and_steady_buyers_are_not(demo_store: Store, truth: dict) -> None:
+@pytest.mark.parametrize(
+    "planted, steady, most_flagged",
+    [
+        ("decliners", "steady", 0.08),  # regulars (>= 18 a year) who cut 95% of their buying 5-7 months ago
+        ("stopped_regulars", "steady_regulars", 0.06),  # regulars (8-12 a year) who stopped completely 4-7 months ago
+    ],
+)
+def test_planted_decliners_are_found_and_steady_buyers_are_not(
+    demo_store: Store, truth: dict, planted, steady, most_flagged
+) -> None:
+    """Both planted shapes: recall >= 90% within a list twice the number planted (both shapes together);
+    the steady buyers of the same shape flagged at most ``most_flagged`` (measured 0.070 and 0.050, seed 42:
+    for a Poisson buyer the overdue test's false-alarm rate is its 5% threshold by construction)."""
     orders = demo_store.table("orders")
-    table = declining_customers(orders, demo_store.table("customers"), demo_store.table("tasks"),
-                                as_of=resolve_as_of(orders, None)).to_pandas()
-    decliners, steady = set(truth["decliners"]), set(truth["steady"])
-    top = set(table.customer_id.head(2 * len(decliners)))
-    assert len(decliners & top) / len(decliners) >= 0.9
-    assert len(steady & set(table.customer_id)) / len(steady) < 0.2  # measured 0.14
+    table = declining_customers(
+        orders, demo_store.table("customers"), demo_store.table("tasks"), as_of=resolve_as_of(orders, None)
+    ).to_pandas()
+    all_planted = set(truth["decliners"]) | set(truth["stopped_regulars"])
+    top = set(table.customer_id.head(2 * len(all_planted)))
+    found = set(truth[planted])
+    assert len(found & top) / len(found) >= 0.9
+    assert len(set(truth[steady]) & set(table.customer_id)) / len(truth[steady]) <= most_flagged
     assert table.value_at_risk.is_monotonic_decreasing
-    assert table.reason.str.len().min() > 20
+    assert table.reason.str.len().min() > 20 and not table.reason.str.contains("P(alive)", regex=False).any()
+    assert (table.drop_pct >= 0).all()  # nobody whose buying rose
+
+
+def test_overdue_test_flags_a_regular_gone_quiet_but_not_an_occasional_buyer() -> None:
+    """Brute-force check of the overdue chance against a direct Gamma-Poisson computation."""
+    from scipy import integrate, stats
+
+    m = BGNBD.from_params(r=0.5, alpha=20.0, a=0.8, b=2.5)
+    regular = float(m.silence_chance(24, 600.0, 730.0))  # 25 purchases in 600 days, then 130 days of silence
+    occasional = float(m.silence_chance(2, 400.0, 530.0))  # 3 purchases, the same silence
+    posterior = stats.gamma(0.5 + 24, scale=1 / (20.0 + 600.0))
+    direct, _ = integrate.quad(lambda lam: posterior.pdf(lam) * np.exp(-lam * 130), 0, 1)
+    assert regular == pytest.approx(direct, rel=1e-6)
+    assert regular < 0.01 < 0.3 < occasional
 
 
 def test_channel_respects_opt_outs_and_lost_customers_are_left_out(demo_store: Store) -> None:
     orders = demo_store.table("orders")
     as_of = resolve_as_of(orders, None)
-    table = declining_customers(orders, demo_store.table("customers"), as_of=as_of,
-                                params=DeclineParams(include_lost=True)).to_pandas()
+    table = declining_customers(
+        orders, demo_store.table("customers"), as_of=as_of, params=DeclineParams(include_lost=True)
+    ).to_pandas()
     people = demo_store.table("customers").execute().set_index("customer_id")
     joined = table.join(people[["email_opt_in", "phone_opt_in"]], on="customer_id")
     assert not ((joined.suggested_channel == "phone") & ~joined.phone_opt_in.fillna(False).astype(bool)).any()
-    assert not (joined.suggested_channel.isin(["email", "survey"]) & ~joined.email_opt_in.fillna(False).astype(bool)).any()
+    assert not (
+        joined.suggested_channel.isin(["email", "survey"]) & ~joined.email_opt_in.fillna(False).astype(bool)
+    ).any()
     silent = (pd.Timestamp(as_of) - pd.to_datetime(table.last_order_at)).dt.days
-    assert (silent > 365).any() and table.reason[silent > 365].str.startswith("long gone").all()
+    assert (silent > 365).any() and table.reason[silent > 365].str.startswith("Long gone").all()
     default = declining_customers(orders, demo_store.table("customers"), as_of=as_of).to_pandas()
     assert ((pd.Timestamp(as_of) - pd.to_datetime(default.last_order_at)).dt.days <= 365).all()
 
@@ -137,11 +197,11 @@ def test_channel_respects_opt_outs_and_lost_customers_are_left_out(demo_store: S
 def test_winback_worklist_round_trip_from_the_cli(tmp_path: Path) -> None:
     db = str(tmp_path / "wb.duckdb")
     assert run("demo", "--customers", "3000", "--db", db, "--report", str(tmp_path / "r.html")).returncode == 0
-    first = run("winback", "--assign", "--as-of", "2025-09-30", "--db", db)
+    first = run("winback", "--as-of", "2025-09-30", "--db", db)
     assert first.returncode == 0, first.stderr
     created = int(first.stderr.split()[0].replace(",", ""))
     assert created > 20
-    again = run("winback", "--assign", "--as-of", "2025-09-30", "--db", db)
+    again = run("winback", "--as-of", "2025-09-30", "--db", db)
     assert again.stderr.startswith("0 tasks created")
     listed = pd.read_csv(pd.io.common.StringIO(run("tasks", "--status", "open", "--format", "csv", "--db", db).stdout))
     assert len(listed) == created and listed.assigned_to.notna().all()
@@ -154,19 +214,27 @@ def test_winback_worklist_round_trip_from_the_cli(tmp_path: Path) -> None:
     assert len(exported) == created
     phone_rows = exported[exported.suggested_channel == "phone"]
     assert phone_rows.phone.notna().all() and phone_rows.email.isna().all()
-    half = listed.task_id.iloc[: len(listed) // 2]
-    for task in half:  # what the reps record, one call each
+
+    def reactivation() -> pd.DataFrame:
+        out = run("reactivation", "--follow-up-days", "60", "--format", "csv", "--db", db)
+        assert out.returncode == 0, out.stderr
+        return pd.read_csv(pd.io.common.StringIO(out.stdout)).set_index("group")
+
+    before = reactivation()  # the demo's own win-back round is in there already
+    half = listed.task_id.iloc[:8]
+    for task in half:  # what the reps record, one call each (a real process per call: a few are enough)
         out = run("tasks", "done", task, "--outcome", "promised", "--notes", "will order", "--db", db)
         assert out.returncode == 0, out.stderr
+    again = run("tasks", "done", half.iloc[0], "--outcome", "lost", "--db", db)
+    assert again.returncode == 2 and "already done" in again.stderr  # no silent overwrite
     bad = run("tasks", "done", "T999999", "--outcome", "promised", "--db", db)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")
-    report = run("winback", "--report", "--follow-up-days", "60", "--format", "csv", "--db", db)
-    assert report.returncode == 0, report.stderr
-    result = pd.read_csv(pd.io.common.StringIO(report.stdout)).set_index("group")
-    assert result.loc["contacted", "tasks"] == len(half)
-    assert result.loc["not contacted", "tasks"] == created - len(half)
+    result = reactivation()
+    assert result.loc["contacted", "tasks"] == before.loc["contacted", "tasks"] + len(half)
+    assert result.loc["not contacted", "tasks"] == before.loc["not contacted", "tasks"] - len(half)
     for group in ("contacted", "not contacted"):
         row = result.loc[group]
         assert row.ci_low <= row.rate <= row.ci_high
     done = pd.read_csv(pd.io.common.StringIO(run("tasks", "--status", "done", "--format", "csv", "--db", db).stdout))
-    assert len(done) == len(half) and (done.outcome == "promised").all() and (done.notes == "will order").all()
+    mine = done[done.task_id.isin(half)]
+    assert len(mine) == len(half) and (mine.outcome == "promised").all() and (mine.notes == "will order").all()

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import DATA, ROOT, write_csv
+
 from salesintel import schema
 from salesintel.demo import generate, load_order
 from salesintel.errors import MappingError, NothingLoaded, TooManyRejects, UnreadableFile
@@ -74,7 +74,12 @@ def test_rejects_carry_line_column_value_and_reason(store: Store, tmp_path: Path
     got = [(r["line"], r["column_name"], r["value"], r["reason"]) for r in _rejects(store)]
     assert got == [
         (2, "order_id,line", "o1, 1", "superseded by line 7"),
-        (3, "ordered_at", "2024-02-30", "'2024-02-30' is not a date or date-time (ISO-8601, e.g. 2024-03-31 or 2024-03-31T14:05:00)"),
+        (
+            3,
+            "ordered_at",
+            "2024-02-30",
+            "'2024-02-30' is not a date or date-time (ISO-8601, e.g. 2024-03-31 or 2024-03-31T14:05:00)",
+        ),
         (4, "customer_id", None, "missing required value"),
         (5, "amount", "twelve", "'twelve' is not a number"),
         (6, "line", "1.5", "'1.5' is not a whole number"),
@@ -87,12 +92,15 @@ def test_rejects_carry_line_column_value_and_reason(store: Store, tmp_path: Path
 
 
 def test_unknown_enum_and_bad_boolean_are_refused(store: Store, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "customers.csv", """
+    path = write_csv(
+        tmp_path / "customers.csv",
+        """
 customer_id,status,email_opt_in,birth_year
 c1,Prospect,YES,1980
 c2,vip,no,1990
 c3,customer,maybe,x
-""")
+""",
+    )
     [report] = load_file(store, path, table="customers")
     assert report.inserted == 1 and report.rejected == 2
     reasons = {(r["line"], r["column_name"]): r["reason"] for r in _rejects(store)}
@@ -104,12 +112,15 @@ c3,customer,maybe,x
 
 
 def test_touchpoint_needs_customer_or_anonymous_id(store: Store, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "tp.csv", """
+    path = write_csv(
+        tmp_path / "tp.csv",
+        """
 event_id,occurred_at,type,customer_id,anonymous_id
 e1,2024-01-01,page_view,c1,
 e2,2024-01-01,page_view,,cookie9
 e3,2024-01-01,page_view,,
-""")
+""",
+    )
     [report] = load_file(store, path, table="touchpoints")
     assert (report.inserted, report.rejected) == (2, 1)
     assert _rejects(store)[0]["reason"] == "needs customer_id or anonymous_id"
@@ -140,13 +151,18 @@ def test_orphans_are_kept_and_counted(store: Store, tmp_path: Path) -> None:
 
 def test_clear_errors_for_malformed_files(store: Store, tmp_path: Path) -> None:
     with pytest.raises(UnreadableFile, match="has no column amount, which orders requires"):
-        load_file(store, write_csv(tmp_path / "o.csv", "order_id,customer_id,product_id,ordered_at\n1,2,3,2024-01-01\n"),
-                  table="orders")
+        load_file(
+            store,
+            write_csv(tmp_path / "o.csv", "order_id,customer_id,product_id,ordered_at\n1,2,3,2024-01-01\n"),
+            table="orders",
+        )
     latin = tmp_path / "latin.csv"
     latin.write_bytes("rep_id,name\nR1,J\xfcrgen\n".encode("latin-1"))
     with pytest.raises(UnreadableFile, match="not utf-8 text"):
         load_file(store, latin, table="reps")
-    [r] = load_file(store, latin, table="reps", source=__import__("salesintel").ingest.SourceOptions(encoding="latin-1"))
+    [r] = load_file(
+        store, latin, table="reps", source=__import__("salesintel").ingest.SourceOptions(encoding="latin-1")
+    )
     assert store.table("reps").name.execute().tolist() == ["J\xfcrgen"] and r.inserted == 1
     binary = tmp_path / "x.csv"
     binary.write_bytes(b"PK\x03\x04\x00\x00\x00binary")
@@ -166,26 +182,34 @@ def test_nothing_loaded_and_reject_rate(store: Store, tmp_path: Path) -> None:
 
 
 def test_short_form_mapping(store: Store, tmp_path: Path) -> None:
-    mapping = write_csv(tmp_path / "m.yaml", """
+    mapping = write_csv(
+        tmp_path / "m.yaml",
+        """
 rename: {Kunde: customer_id, Art: status, Seit: created_at}
 values: {status: {Interessent: prospect, Kunde: customer}}
 dates: {created_at: "%d.%m.%Y"}
 constants: {country: DE}
-""")
-    data = write_csv(tmp_path / "k.csv", "Kunde,Art,Seit\nK1,Interessent,31.12.2023\nK2,Kunde,01.02.2024\nK3,Kunde,31.02.2024\n")
+""",
+    )
+    data = write_csv(
+        tmp_path / "k.csv", "Kunde,Art,Seit\nK1,Interessent,31.12.2023\nK2,Kunde,01.02.2024\nK3,Kunde,31.02.2024\n"
+    )
     [r] = load_file(store, data, table="customers", mapping=mapping)
     assert (r.inserted, r.rejected) == (2, 1)
     got = store.table("customers").order_by("customer_id").execute()
     assert got.status.tolist() == ["prospect", "customer"] and set(got.country) == {"DE"}
     assert str(got.created_at.iloc[0]) == "2023-12-31 00:00:00"
     with pytest.raises(MappingError, match="does not have"):
-        load_file(store, data, table="customers",
-                  mapping=write_csv(tmp_path / "bad.yaml", "rename: {Nope: customer_id}\n"))
+        load_file(
+            store, data, table="customers", mapping=write_csv(tmp_path / "bad.yaml", "rename: {Nope: customer_id}\n")
+        )
 
 
 def test_online_retail_mapping(store: Store) -> None:
-    reports = {r.table: r for r in load_file(store, DATA / "online_retail_sample.csv",
-                                             mapping=ROOT / "examples" / "online_retail.yaml")}
+    reports = {
+        r.table: r
+        for r in load_file(store, DATA / "online_retail_sample.csv", mapping=ROOT / "examples" / "online_retail.yaml")
+    }
     assert reports["orders"].inserted == 10 and reports["orders"].rejected == 1  # the guest line
     orders = store.table("orders").order_by(["order_id", "line"]).execute()
     first = orders.iloc[0]

@@ -6,18 +6,27 @@ import ibis
 import pandas as pd
 import pytest
 
-from salesintel.analyses import registry
+from salesintel.analyses import results, runner
 from salesintel.analyses.profiles import customer_profiles
 
-ORDERS = pd.DataFrame({
-    "order_id": ["a1", "a1", "a2", "b1", "c1", "c2", "c3", "late"],
-    "customer_id": ["A", "A", "A", "B", "C", "C", "C", "A"],
-    "product_id": ["p1", "p2", "p1", "p1", "p3", "p3", "p3", "p9"],
-    "ordered_at": [datetime(2024, 1, 1, 9), datetime(2024, 1, 1, 9), datetime(2024, 3, 1, 18),
-                   datetime(2024, 2, 15), datetime(2023, 6, 1), datetime(2023, 7, 1), datetime(2024, 3, 30, 23),
-                   datetime(2024, 5, 1)],
-    "amount": [10.0, 20.0, 30.0, 100.0, 5.0, 5.0, -5.0, 999.0],
-})
+ORDERS = pd.DataFrame(
+    {
+        "order_id": ["a1", "a1", "a2", "b1", "c1", "c2", "c3", "late"],
+        "customer_id": ["A", "A", "A", "B", "C", "C", "C", "A"],
+        "product_id": ["p1", "p2", "p1", "p1", "p3", "p3", "p3", "p9"],
+        "ordered_at": [
+            datetime(2024, 1, 1, 9),
+            datetime(2024, 1, 1, 9),
+            datetime(2024, 3, 1, 18),
+            datetime(2024, 2, 15),
+            datetime(2023, 6, 1),
+            datetime(2023, 7, 1),
+            datetime(2024, 3, 30, 23),
+            datetime(2024, 5, 1),
+        ],
+        "amount": [10.0, 20.0, 30.0, 100.0, 5.0, 5.0, -5.0, 999.0],
+    }
+)
 
 
 def test_profile_matches_hand_computed_values() -> None:
@@ -37,14 +46,14 @@ def test_profile_matches_hand_computed_values() -> None:
 
 
 def test_profiles_on_the_demo_company(demo_store) -> None:
-    record, _ = registry.run(demo_store, "profiles")
-    profiles = registry.latest(demo_store, "profiles").execute()
+    record = runner.run(demo_store, "profiles").record
+    profiles = results.read(demo_store, "profiles").execute()
     assert record.row_counts["profiles"] == len(profiles) == profiles.customer_id.nunique()
     assert profiles[["r_score", "f_score", "m_score"]].isin(range(1, 6)).all().all()
     buyers = demo_store.table("orders").customer_id.nunique().execute()
     assert len(profiles) == buyers
     runs = demo_store.table("analysis_runs").execute()
-    assert (runs.analysis == "profiles").any() and runs.status.eq("ok").all()
+    assert (runs.analysis == "profiles").any() and runs[runs.analysis == "profiles"].status.eq("ok").all()
 
 
 @pytest.mark.parametrize("as_of", [date(2024, 6, 30)])

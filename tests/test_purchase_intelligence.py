@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import statistics
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import ibis
 import pandas as pd
 import pyarrow as pa
 import pytest
+from conftest import DATA, ROOT
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA, ROOT
-from salesintel.analyses import registry
+from salesintel.analyses import results, runner
 from salesintel.analyses.basket_rules import basket_rules
 from salesintel.analyses.sequential_rules import first_purchases, rule_counts, sequential_rules
 from salesintel.ingest import load_file
@@ -50,44 +49,77 @@ def brute_force_counts(orders: pd.DataFrame, as_of: date, window: int) -> dict:
     return out
 
 
-order_rows = st.lists(st.tuples(st.integers(0, 6), st.sampled_from("ABCD"), st.integers(0, 120),
-                                st.sampled_from([5.0, 5.0, 5.0, -5.0])), min_size=1, max_size=60)
+order_rows = st.lists(
+    st.tuples(st.integers(0, 6), st.sampled_from("ABCD"), st.integers(0, 120), st.sampled_from([5.0, 5.0, 5.0, -5.0])),
+    min_size=1,
+    max_size=60,
+)
 
 
 @settings(max_examples=40, deadline=None)
 @given(rows=order_rows, window=st.integers(5, 60))
 def test_sequential_counts_match_brute_force(rows, window) -> None:
     start = date(2024, 1, 1)
-    df = pd.DataFrame({"customer_id": [f"c{r[0]}" for r in rows], "product_id": [r[1] for r in rows],
-                       "ordered_at": pd.to_datetime([start + timedelta(days=r[2]) for r in rows]),
-                       "amount": [r[3] for r in rows]})
+    df = pd.DataFrame(
+        {
+            "customer_id": [f"c{r[0]}" for r in rows],
+            "product_id": [r[1] for r in rows],
+            "ordered_at": pd.to_datetime([start + timedelta(days=r[2]) for r in rows]),
+            "amount": [r[3] for r in rows],
+        }
+    )
     as_of = start + timedelta(days=100)  # orders after as_of exist and must be ignored
     first = first_purchases(ibis.memtable(df), ibis.memtable({"product_id": ["A"], "category": ["x"]}), as_of=as_of)
     got = rule_counts(first, as_of=as_of, window_days=window).execute()
-    got = {(r.antecedent, r.consequent): (r.customers_a, r.customers_a_then_b)
-           for r in got.itertuples() if r.customers_a_then_b}
+    got = {
+        (r.antecedent, r.consequent): (r.customers_a, r.customers_a_then_b)
+        for r in got.itertuples()
+        if r.customers_a_then_b
+    }
     assert got == {pair: (n, hits) for pair, (n, hits, _) in brute_force_counts(df, as_of, window).items()}
 
 
 @settings(max_examples=15, deadline=None)
 @given(rows=order_rows, window=st.integers(5, 60))
 # c2's A comes too late for a full window: its quick B must not pull the median of A -> B down to 5
-@example(rows=[(0, "A", 10, 5.0), (0, "B", 15, 5.0), (1, "A", 10, 5.0), (1, "B", 30, 5.0),
-               (2, "A", 95, 5.0), (2, "B", 97, 5.0)], window=30)
+@example(
+    rows=[
+        (0, "A", 10, 5.0),
+        (0, "B", 15, 5.0),
+        (1, "A", 10, 5.0),
+        (1, "B", 30, 5.0),
+        (2, "A", 95, 5.0),
+        (2, "B", 97, 5.0),
+    ],
+    window=30,
+)
 def test_sequential_rules_in_a_store_match_brute_force(rows, window) -> None:
     """The whole path on a real DuckDB store: integer codes, the pair count, the median of the hits."""
     start = date(2024, 1, 1)
-    orders = pa.table({"order_id": [f"o{i}" for i in range(len(rows))], "line": [1] * len(rows),
-                       "customer_id": [f"c{r[0]}" for r in rows], "product_id": [r[1] for r in rows],
-                       "ordered_at": [datetime(2024, 1, 1) + timedelta(days=r[2], hours=9) for r in rows],
-                       "amount": [r[3] for r in rows]})
+    orders = pa.table(
+        {
+            "order_id": [f"o{i}" for i in range(len(rows))],
+            "line": [1] * len(rows),
+            "customer_id": [f"c{r[0]}" for r in rows],
+            "product_id": [r[1] for r in rows],
+            "ordered_at": [datetime(2024, 1, 1) + timedelta(days=r[2], hours=9) for r in rows],
+            "amount": [r[3] for r in rows],
+        }
+    )
     as_of = start + timedelta(days=100)
     with Store.open(":memory:") as store:
         store.append("orders", orders)
-        rules = sequential_rules(store.table("orders"), store.table("products"), as_of=as_of,
-                                 window_days=window, min_customers=1, min_lift=0.0).to_pandas()
-    got = {(r.antecedent, r.consequent): (r.customers_a, r.customers_a_then_b, r.median_days)
-           for r in rules.itertuples()}
+        rules = sequential_rules(
+            store.table("orders"),
+            store.table("products"),
+            as_of=as_of,
+            window_days=window,
+            min_customers=1,
+            min_lift=0.0,
+        ).to_pandas()
+    got = {
+        (r.antecedent, r.consequent): (r.customers_a, r.customers_a_then_b, r.median_days) for r in rules.itertuples()
+    }
     assert got == brute_force_counts(orders.to_pandas(), as_of, window)
 
 
@@ -111,8 +143,9 @@ def test_groceries_basket_rules_match_arules() -> None:
 
 
 def test_planted_pairs_are_the_top_rules(demo_store, truth) -> None:
-    rules = sequential_rules(demo_store.table("orders"), demo_store.table("products"), as_of=END,
-                             window_days=180).to_pandas()
+    rules = sequential_rules(
+        demo_store.table("orders"), demo_store.table("products"), as_of=END, window_days=180
+    ).to_pandas()
     planted = {(p["antecedent"], p["consequent"]) for p in truth["pairs"]}
     top = set(zip(rules.antecedent.head(len(planted)), rules.consequent.head(len(planted))))
     assert top == planted
@@ -125,16 +158,20 @@ def test_planted_pairs_are_the_top_rules(demo_store, truth) -> None:
 
 def test_long_lag_pair_needs_the_longer_window(demo_store, truth) -> None:
     pair = (truth["long_lag_pair"]["antecedent"], truth["long_lag_pair"]["consequent"])
-    short = sequential_rules(demo_store.table("orders"), demo_store.table("products"), as_of=END, window_days=180).to_pandas()
+    short = sequential_rules(
+        demo_store.table("orders"), demo_store.table("products"), as_of=END, window_days=180
+    ).to_pandas()
     assert pair not in set(zip(short.antecedent, short.consequent))
-    long = sequential_rules(demo_store.table("orders"), demo_store.table("products"), as_of=END, window_days=365).to_pandas()
+    long = sequential_rules(
+        demo_store.table("orders"), demo_store.table("products"), as_of=END, window_days=365
+    ).to_pandas()
     row = long[(long.antecedent == pair[0]) & (long.consequent == pair[1])].iloc[0]
     assert row.p_value < 0.01 and row.name < 5  # among the top five rules at a 365-day window
 
 
 def test_planted_demographic_preferences_are_the_top_affinities(demo_store, truth) -> None:
-    registry.run(demo_store, "affinity")
-    aff = registry.latest(demo_store, "affinity").execute()
+    runner.run(demo_store, "affinity")
+    aff = results.read(demo_store, "affinity").execute()
     single = aff[aff.dimension == "age_band"].sort_values("q_value")
     planted = {(a["group"], a["category"]) for a in truth["affinities"]}
     assert set(zip(single.group.head(2), single["item"].head(2))) == planted
@@ -142,8 +179,8 @@ def test_planted_demographic_preferences_are_the_top_affinities(demo_store, trut
 
 
 def test_offers_have_reasons_and_respect_ownership(demo_store) -> None:
-    registry.run(demo_store, "offers")
-    offers = registry.latest(demo_store, "offers").execute()
+    runner.run(demo_store, "offers")
+    offers = results.read(demo_store, "offers").execute()
     assert offers.groupby("customer_id")["rank"].max().le(3).all()
     assert offers.reason.str.len().gt(20).all() and set(offers.kind) == {"cross-sell", "upsell"}
     orders = demo_store.table("orders")
@@ -184,15 +221,22 @@ def test_rules_on_cdnow_dates_match_brute_force(store, tmp_path) -> None:
     """
     from test_ingest import cdnow_master
 
-    mapping = (ROOT / "examples" / "cdnow.yaml").read_text().replace(
-        "product_id: {constant: CD}\n      ordered_at", "product_id: number_of_cds\n      ordered_at")
+    mapping = (
+        (ROOT / "examples" / "cdnow.yaml")
+        .read_text()
+        .replace("product_id: {constant: CD}\n      ordered_at", "product_id: number_of_cds\n      ordered_at")
+    )
     (tmp_path / "cdnow_by_cds.yaml").write_text(mapping)
     load_file(store, cdnow_master(), mapping=tmp_path / "cdnow_by_cds.yaml")
     as_of, window = date(1997, 9, 30), 180
-    rules = sequential_rules(store.table("orders"), store.table("products"), as_of=as_of, window_days=window,
-                             min_customers=1, min_lift=0.0).to_pandas()
-    got = {(r.antecedent, r.consequent): (r.customers_a, r.customers_a_then_b, r.median_days)
-           for r in rules.itertuples() if {r.antecedent, r.consequent} <= {"1", "2", "3"}}
+    rules = sequential_rules(
+        store.table("orders"), store.table("products"), as_of=as_of, window_days=window, min_customers=1, min_lift=0.0
+    ).to_pandas()
+    got = {
+        (r.antecedent, r.consequent): (r.customers_a, r.customers_a_then_b, r.median_days)
+        for r in rules.itertuples()
+        if {r.antecedent, r.consequent} <= {"1", "2", "3"}
+    }
     # a pair's counts depend on the rows of its two products only: the oracle needs no other rows
     orders = store.table("orders").execute()
     few = orders[orders.product_id.isin(["1", "2", "3"])]

@@ -40,4 +40,7 @@ def test_upsert_counts_new_changed_and_identical(store: Store) -> None:
     counts = store.upsert("reps", staged, ("rep_id",))
     assert (counts.inserted, counts.updated, counts.unchanged) == (1, 1, 1)
     assert dict(store.table("reps").select("rep_id", "name").execute().values.tolist()) == {
-        "R1": "Ann", "R2": "Bobby", "R3": "Cy"}
+        "R1": "Ann",
+        "R2": "Bobby",
+        "R3": "Cy",
+    }

@@ -13,29 +13,48 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
-from scipy import stats
 
 from salesintel.analyses.registry import register
 from salesintel.analyses.spec import Analysis, Col, Output, Params, param
 from salesintel.analyses.timeline import orders_until
 from salesintel.errors import UserInputError
+from salesintel.lazy import lazy
+
+ibis = lazy("ibis")
+ir = lazy("ibis.expr.types")
+stats = lazy("scipy.stats")
 
 DIMENSIONS = ("age_band", "gender", "region", "country", "source")
-COLUMNS = ["dimension", "group", "level", "item", "group_customers", "group_buyers", "group_rate", "other_rate",
-           "lift", "revenue", "p_value", "q_value"]
+COLUMNS = [
+    "dimension",
+    "group",
+    "level",
+    "item",
+    "group_customers",
+    "group_buyers",
+    "group_rate",
+    "other_rate",
+    "lift",
+    "revenue",
+    "p_value",
+    "q_value",
+]
 
 
 @dataclass(frozen=True)
 class AffinityParams(Params):
     analysis_name: ClassVar[str] = "affinity"
-    level: str = param("category", "Compare groups on categories or on single products.",
-                       choices=("category", "product"), label="by {}")
-    min_group_size: int = param(100, "Groups with fewer buyers than this are not tested.", ge=1,
-                                label="groups of at least {} buyers")
+    level: str = param(
+        "category",
+        "Compare groups on categories or on single products.",
+        choices=("category", "product"),
+        label="by {}",
+    )
+    min_group_size: int = param(
+        100, "Groups with fewer buyers than this are not tested.", ge=1, label="groups of at least {} buyers"
+    )
     pairs: bool = param(True, "Also test pairs of dimensions (e.g. age band x region).", label="pairs: {}")
 
 
@@ -57,8 +76,9 @@ COLUMN_DECLS = (
 
 def age_band(birth_year: ir.IntegerValue, as_of: date) -> ir.StringValue:
     age = as_of.year - birth_year
-    return ibis.cases((age < 30, "18-29"), (age < 45, "30-44"), (age < 60, "45-59"), (age >= 60, "60+"),
-                      else_=ibis.null("string"))
+    return ibis.cases(
+        (age < 30, "18-29"), (age < 45, "30-44"), (age < 60, "45-59"), (age >= 60, "60+"), else_=ibis.null("string")
+    )
 
 
 def customer_groups(customers: ir.Table, *, as_of: date, pairs: bool = True) -> ir.Table:
@@ -67,14 +87,24 @@ def customer_groups(customers: ir.Table, *, as_of: date, pairs: bool = True) -> 
     dims = [(d,) for d in DIMENSIONS] + (list(itertools.combinations(DIMENSIONS, 2)) if pairs else [])
     parts = []
     for dim in dims:
-        value = ibis.literal(" & ").join([c[d].cast("string") for d in dim]) if len(dim) > 1 else c[dim[0]].cast("string")
+        value = (
+            ibis.literal(" & ").join([c[d].cast("string") for d in dim]) if len(dim) > 1 else c[dim[0]].cast("string")
+        )
         part = c.select("customer_id", dimension=ibis.literal(" x ".join(dim)), group=value)
         parts.append(part.filter(part.group.notnull()))
     return ibis.union(*parts)
 
 
-def group_affinity(orders: ir.Table, customers: ir.Table, products: ir.Table, *, as_of: date,
-                   level: str = "category", min_group_size: int = 100, pairs: bool = True) -> pa.Table:
+def group_affinity(
+    orders: ir.Table,
+    customers: ir.Table,
+    products: ir.Table,
+    *,
+    as_of: date,
+    level: str = "category",
+    min_group_size: int = 100,
+    pairs: bool = True,
+) -> pa.Table:
     """The affinity table (columns :data:`COLUMNS`), most significant lift first."""
     if level not in ("category", "product"):
         raise UserInputError(f"level must be category or product, not {level!r}")
@@ -87,8 +117,11 @@ def group_affinity(orders: ir.Table, customers: ir.Table, products: ir.Table, *,
     groups = groups.filter(~groups.dimension.isin(_one_valued(groups)))
     sizes = groups.group_by("dimension", "group").aggregate(group_customers=groups.count())
     sizes = sizes.filter(sizes.group_customers >= min_group_size)
-    hits = groups.join(bought, "customer_id").group_by("dimension", "group", "item").aggregate(
-        group_buyers=ibis._.count(), revenue=ibis._.revenue.sum())
+    hits = (
+        groups.join(bought, "customer_id")
+        .group_by("dimension", "group", "item")
+        .aggregate(group_buyers=ibis._.count(), revenue=ibis._.revenue.sum())
+    )
     totals = bought.group_by("item").aggregate(item_buyers=bought.count())
     n_buyers = int(buyers.count().execute())
     df = hits.join(sizes, ["dimension", "group"]).join(totals, "item").execute()
@@ -123,8 +156,15 @@ def _statistics(df, n_buyers: int, level: str) -> pa.Table:
 
 
 def _compute(ctx, params: AffinityParams) -> dict:
-    table = group_affinity(ctx.table("orders"), ctx.table("customers"), ctx.table("products"), as_of=params.as_of,
-                           level=params.level, min_group_size=params.min_group_size, pairs=params.pairs)
+    table = group_affinity(
+        ctx.table("orders"),
+        ctx.table("customers"),
+        ctx.table("products"),
+        as_of=params.as_of,
+        level=params.level,
+        min_group_size=params.min_group_size,
+        pairs=params.pairs,
+    )
     return {"affinity": table}
 
 
@@ -138,18 +178,38 @@ def _charts(read) -> list:
         return []
     grid = df.assign(label=df.dimension + ": " + df.group).pivot_table(index="label", columns="item", values="lift")
     # log2 colour scale capped at 4x either way: one extreme cell must not wash out the rest
-    fig = px.imshow(np.log2(grid.clip(0.25, 4)), color_continuous_scale="RdBu_r", color_continuous_midpoint=0,
-                    zmin=-2, zmax=2, aspect="auto", labels={"color": "log2 lift", "x": "", "y": ""},
-                    title="Purchase lift by group (red: buys more than everyone else; 1 step = 2x)")
+    fig = px.imshow(
+        np.log2(grid.clip(0.25, 4)),
+        color_continuous_scale="RdBu_r",
+        color_continuous_midpoint=0,
+        zmin=-2,
+        zmax=2,
+        aspect="auto",
+        labels={"color": "log2 lift", "x": "", "y": ""},
+        title="Purchase lift by group (red: buys more than everyone else; 1 step = 2x)",
+    )
     fig.update_traces(customdata=grid.to_numpy(), hovertemplate="%{y}<br>%{x}: %{customdata:.2f}x<extra></extra>")
     return [fig]
 
 
-AFFINITY = register(Analysis(
-    name="affinity", title="Which groups want which products",
-    question="Which products should we focus on for a group, and which groups want a product most?",
-    inputs=("orders", "customers", "products"), params=AffinityParams,
-    outputs={"affinity": Output(COLUMN_DECLS, grain="one row per group and category (or product)",
-                                key=("dimension", "group", "item"), person_key=None, sort=("lift", True))},
-    compute=_compute, charts=_charts, python_step="z-tests and Benjamini-Hochberg on the aggregated counts",
-))
+AFFINITY = register(
+    Analysis(
+        name="affinity",
+        title="Which groups want which products",
+        question="Which products should we focus on for a group, and which groups want a product most?",
+        inputs=("orders", "customers", "products"),
+        params=AffinityParams,
+        outputs={
+            "affinity": Output(
+                COLUMN_DECLS,
+                grain="one row per group and category (or product)",
+                key=("dimension", "group", "item"),
+                person_key=None,
+                sort=("lift", True),
+            )
+        },
+        compute=_compute,
+        charts=_charts,
+        python_step="z-tests and Benjamini-Hochberg on the aggregated counts",
+    )
+)

@@ -12,28 +12,44 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
 
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
 import pyarrow as pa
 
 from salesintel.analyses.registry import register
 from salesintel.analyses.spec import Analysis, Col, Output, Params, param
 from salesintel.analyses.timeline import orders_until
+from salesintel.lazy import lazy
 
-SCHEMA = pa.schema([("antecedent", pa.string()), ("consequent", pa.string()), ("size", pa.int64()),
-                    ("orders", pa.int64()), ("support", pa.float64()), ("confidence", pa.float64()),
-                    ("lift", pa.float64())])
+ibis = lazy("ibis")
+ir = lazy("ibis.expr.types")
+pd = lazy("pandas")
+
+SCHEMA = pa.schema(
+    [
+        ("antecedent", pa.string()),
+        ("consequent", pa.string()),
+        ("size", pa.int64()),
+        ("orders", pa.int64()),
+        ("support", pa.float64()),
+        ("confidence", pa.float64()),
+        ("lift", pa.float64()),
+    ]
+)
 COLUMNS = SCHEMA.names
 
 
 @dataclass(frozen=True)
 class BasketParams(Params):
     analysis_name: ClassVar[str] = "basket_rules"
-    min_support: float = param(0.001, "Minimum share of orders that contain the whole itemset.", gt=0, le=1,
-                               label="in at least {} of orders")
-    min_confidence: float = param(0.5, "Minimum share of orders with the left side that also have the right.",
-                                  ge=0, le=1, label="confidence at least {}")
+    min_support: float = param(
+        0.001, "Minimum share of orders that contain the whole itemset.", gt=0, le=1, label="in at least {} of orders"
+    )
+    min_confidence: float = param(
+        0.5,
+        "Minimum share of orders with the left side that also have the right.",
+        ge=0,
+        le=1,
+        label="confidence at least {}",
+    )
     max_len: int = param(10, "Largest itemset (left side plus right side).", ge=2, le=20, label="up to {} items")
 
 
@@ -62,8 +78,10 @@ def frequent_itemsets(baskets: ir.Table, *, min_count: int, max_len: int = 10) -
     while level < max_len:
         cols = [f"i{k}" for k in range(1, level + 1)]
         nxt = f"i{level + 1}"
-        ext = occ.join(items.select("basket", **{nxt: items.item}).semi_join(frequent.select(**{nxt: frequent.item}), nxt),
-                       "basket")
+        ext = occ.join(
+            items.select("basket", **{nxt: items.item}).semi_join(frequent.select(**{nxt: frequent.item}), nxt),
+            "basket",
+        )
         ext = ext.filter(ext[nxt] > ext[f"i{level}"])
         cnt = ext.group_by([*cols, nxt]).aggregate(n=ext.count())
         cnt = cnt.filter(cnt.n >= min_count)
@@ -81,8 +99,9 @@ def frequent_itemsets(baskets: ir.Table, *, min_count: int, max_len: int = 10) -
     return pd.concat(rows, ignore_index=True)
 
 
-def basket_rules(baskets: ir.Table, *, min_support: float = 0.001, min_confidence: float = 0.5,
-                 max_len: int = 10) -> pa.Table:
+def basket_rules(
+    baskets: ir.Table, *, min_support: float = 0.001, min_confidence: float = 0.5, max_len: int = 10
+) -> pa.Table:
     """Rules {lhs} => {rhs} (columns :data:`COLUMNS`), sorted by lift.
 
     Example:
@@ -99,11 +118,20 @@ def basket_rules(baskets: ir.Table, *, min_support: float = 0.001, min_confidenc
         if len(itemset) < 2:
             continue
         for i, rhs in enumerate(itemset):
-            lhs = itemset[:i] + itemset[i + 1:]
+            lhs = itemset[:i] + itemset[i + 1 :]
             confidence = count / support[lhs]
             if confidence >= min_confidence - 1e-12:
-                rows.append((", ".join(lhs), rhs, len(itemset), count, count / n, confidence,
-                             confidence / (support[(rhs,)] / n)))
+                rows.append(
+                    (
+                        ", ".join(lhs),
+                        rhs,
+                        len(itemset),
+                        count,
+                        count / n,
+                        confidence,
+                        confidence / (support[(rhs,)] / n),
+                    )
+                )
     df = pd.DataFrame(rows, columns=COLUMNS).sort_values(["lift", "support"], ascending=False)
     return pa.Table.from_pandas(df.reset_index(drop=True), schema=SCHEMA, preserve_index=False)
 
@@ -116,15 +144,30 @@ def order_baskets(orders: ir.Table, *, as_of: date) -> ir.Table:
 
 def _compute(ctx, params: BasketParams) -> dict:
     baskets = order_baskets(ctx.table("orders"), as_of=params.as_of)
-    return {"basket_rules": basket_rules(baskets, min_support=params.min_support,
-                                         min_confidence=params.min_confidence, max_len=params.max_len)}
+    return {
+        "basket_rules": basket_rules(
+            baskets, min_support=params.min_support, min_confidence=params.min_confidence, max_len=params.max_len
+        )
+    }
 
 
-BASKETS = register(Analysis(
-    name="basket_rules", title="Bought together (same order)",
-    question="Which products are bought in the same order, more often than chance?",
-    inputs=("orders",), params=BasketParams,
-    outputs={"basket_rules": Output(COLUMN_DECLS, grain="one row per rule {left side} => {right side}",
-                                    key=("antecedent", "consequent"), person_key=None, sort=("lift", True))},
-    compute=_compute, python_step="rules from the frequent itemsets' counts",
-))
+BASKETS = register(
+    Analysis(
+        name="basket_rules",
+        title="Bought together (same order)",
+        question="Which products are bought in the same order, more often than chance?",
+        inputs=("orders",),
+        params=BasketParams,
+        outputs={
+            "basket_rules": Output(
+                COLUMN_DECLS,
+                grain="one row per rule {left side} => {right side}",
+                key=("antecedent", "consequent"),
+                person_key=None,
+                sort=("lift", True),
+            )
+        },
+        compute=_compute,
+        python_step="rules from the frequent itemsets' counts",
+    )
+)

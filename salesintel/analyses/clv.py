@@ -16,20 +16,31 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from salesintel.analyses.registry import register
 from salesintel.analyses.spec import Analysis, Col, Output, Params, param
 from salesintel.analyses.timeline import days_between, orders_until
 from salesintel.errors import UserInputError
+from salesintel.lazy import lazy
 from salesintel.models import BGNBD, GammaGamma
 
-COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
-           "expected_spend", "clv"]
+ibis = lazy("ibis")
+ir = lazy("ibis.expr.types")
+pd = lazy("pandas")
+
+COLUMNS = [
+    "customer_id",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "p_alive",
+    "expected_purchases",
+    "expected_spend",
+    "clv",
+]
 UNIT_DAYS = {"days": 1.0, "weeks": 7.0}
 MONTH_DAYS = 365.25 / 12
 
@@ -37,12 +48,15 @@ MONTH_DAYS = 365.25 / 12
 @dataclass(frozen=True)
 class ClvParams(Params):
     analysis_name: ClassVar[str] = "clv"
-    horizon_days: int = param(365, "Predict purchases and value over this many days.", ge=1, le=3650,
-                              label="over the next {} days")
-    discount_rate: float = param(0.10, "Yearly discount rate for the value of later purchases.", ge=0, le=1,
-                                 label="discounted at {} a year")
-    time_unit: str = param("weeks", "Unit of recency, T and the fitted rate parameter.", choices=("days", "weeks"),
-                           label="in {}")
+    horizon_days: int = param(
+        365, "Predict purchases and value over this many days.", ge=1, le=3650, label="over the next {} days"
+    )
+    discount_rate: float = param(
+        0.10, "Yearly discount rate for the value of later purchases.", ge=0, le=1, label="discounted at {} a year"
+    )
+    time_unit: str = param(
+        "weeks", "Unit of recency, T and the fitted rate parameter.", choices=("days", "weeks"), label="in {}"
+    )
 
 
 @dataclass
@@ -95,15 +109,21 @@ def purchase_summary(orders: ir.Table, *, as_of: date, time_unit: str = "weeks")
     unit = UNIT_DAYS[time_unit]
     days = purchase_days(orders, as_of=as_of)
     per = days.group_by("customer_id").aggregate(
-        n=days.count(), first=days.day.min(), last=days.day.max(), total=days.spend.sum(),
-        first_spend=days.spend.argmin(days.day))
+        n=days.count(),
+        first=days.day.min(),
+        last=days.day.max(),
+        total=days.spend.sum(),
+        first_spend=days.spend.argmin(days.day),
+    )
     frequency = (per.n - 1).cast("int64")
     repeat_mean = (per.total - per.first_spend) / ibis.greatest(frequency, 1).cast("float64")
     return per.select(
-        "customer_id", frequency=frequency,
+        "customer_id",
+        frequency=frequency,
         recency=days_between(per.last, per.first).cast("float64") / unit,
         T=days_between(ibis.literal(as_of), per.first).cast("float64") / unit,
-        monetary_value=ibis.ifelse(frequency > 0, repeat_mean, 0.0))
+        monetary_value=ibis.ifelse(frequency > 0, repeat_mean, 0.0),
+    )
 
 
 def fit_purchases(summary: pd.DataFrame) -> BGNBD:
@@ -150,8 +170,9 @@ def score_customers(summary: pd.DataFrame, fit: ClvFit, *, horizon_days: int, di
     return out[COLUMNS]
 
 
-def customer_lifetime_value(orders: ir.Table, *, as_of: date, horizon_days: int = 365, discount_rate: float = 0.1,
-                            time_unit: str = "weeks") -> tuple[pa.Table, ClvFit]:
+def customer_lifetime_value(
+    orders: ir.Table, *, as_of: date, horizon_days: int = 365, discount_rate: float = 0.1, time_unit: str = "weeks"
+) -> tuple[pa.Table, ClvFit]:
     """Per-customer CLV table (columns :data:`COLUMNS`, highest CLV first) and the fitted models."""
     if horizon_days <= 0:
         raise UserInputError("the horizon must be a positive number of days")
@@ -165,16 +186,34 @@ def customer_lifetime_value(orders: ir.Table, *, as_of: date, horizon_days: int 
 
 def _compute(ctx, params: ClvParams) -> dict:
     orders = ctx.table("orders")
-    table, fit = customer_lifetime_value(orders, as_of=params.as_of, horizon_days=params.horizon_days,
-                                         discount_rate=params.discount_rate, time_unit=params.time_unit)
+    table, fit = customer_lifetime_value(
+        orders,
+        as_of=params.as_of,
+        horizon_days=params.horizon_days,
+        discount_rate=params.discount_rate,
+        time_unit=params.time_unit,
+    )
     fingerprint = training_fingerprint(orders, as_of=params.as_of)
-    ctx.save_model(f"bgnbd.{params.time_unit}", fit.purchases, fingerprint=fingerprint,
-                   metadata={"customers": table.num_rows, "time_unit": params.time_unit,
-                             "metrics": {"log_likelihood": fit.purchases.log_likelihood_}})
+    ctx.save_model(
+        f"bgnbd.{params.time_unit}",
+        fit.purchases,
+        fingerprint=fingerprint,
+        metadata={
+            "customers": table.num_rows,
+            "time_unit": params.time_unit,
+            "metrics": {"log_likelihood": fit.purchases.log_likelihood_},
+        },
+    )
     if fit.spend is not None:
-        ctx.save_model("gamma_gamma", fit.spend, fingerprint=fingerprint,
-                       metadata={"repeat_buyers": fit.spend.n_customers_,
-                                 "metrics": {"log_likelihood": fit.spend.log_likelihood_}})
+        ctx.save_model(
+            "gamma_gamma",
+            fit.spend,
+            fingerprint=fingerprint,
+            metadata={
+                "repeat_buyers": fit.spend.n_customers_,
+                "metrics": {"log_likelihood": fit.spend.log_likelihood_},
+            },
+        )
     else:
         ctx.fallback("fewer than 3 repeat buyers: spend is not modelled, so every CLV is 0")
     return {"customers": table, "model": model_table(fit)}
@@ -207,9 +246,14 @@ def _charts(read) -> list:
     binned = t.mutate(bin=ibis.least((t.clv / width).floor(), 40).cast("int64"))
     hist = binned.group_by("bin").aggregate(customers=binned.count()).order_by("bin").execute()
     hist["clv from"] = hist["bin"] * width
-    fig = px.bar(hist, x="clv from", y="customers", log_y=True,
-                 title="Customers by lifetime value (next horizon, discounted; last bar: top 1%)",
-                 labels={"clv from": "lifetime value (currency)", "customers": "customers (log scale)"})
+    fig = px.bar(
+        hist,
+        x="clv from",
+        y="customers",
+        log_y=True,
+        title="Customers by lifetime value (next horizon, discounted; last bar: top 1%)",
+        labels={"clv from": "lifetime value (currency)", "customers": "customers (log scale)"},
+    )
     return [fig]
 
 
@@ -218,20 +262,34 @@ def _summary(read) -> list[str]:
     row = t.aggregate(total=t.clv.sum(), n=t.count(), alive=(t.p_alive < 0.5).sum()).execute().iloc[0]
     if not row.n:
         return []
-    return [f"The {int(row.n):,} customers with purchases are worth {row.total:,.0f} over the horizon; "
-            f"{int(row.alive or 0):,} of them are more likely gone than active."]
+    return [
+        f"The {int(row.n):,} customers with purchases are worth {row.total:,.0f} over the horizon; "
+        f"{int(row.alive or 0):,} of them are more likely gone than active."
+    ]
 
 
-CLV = register(Analysis(
-    name="clv", title="Customer lifetime value",
-    question="How much will each customer buy over the horizon, and how likely are they still active?",
-    inputs=("orders",), params=ClvParams,
-    outputs={
-        "customers": Output(CUSTOMER_COLUMNS, grain="one row per customer with a purchase up to the as-of date",
-                            key=("customer_id",), person_key="customer_id", sort=("clv", True)),
-        "model": Output(MODEL_COLUMNS, grain="one row per fitted parameter", key=("model", "parameter"),
-                        person_key=None),
-    },
-    compute=_compute, charts=_charts, summary=_summary,
-    python_step="BG/NBD and Gamma-Gamma fits on the per-customer purchase summary",
-))
+CLV = register(
+    Analysis(
+        name="clv",
+        title="Customer lifetime value",
+        question="How much will each customer buy over the horizon, and how likely are they still active?",
+        inputs=("orders",),
+        params=ClvParams,
+        outputs={
+            "customers": Output(
+                CUSTOMER_COLUMNS,
+                grain="one row per customer with a purchase up to the as-of date",
+                key=("customer_id",),
+                person_key="customer_id",
+                sort=("clv", True),
+            ),
+            "model": Output(
+                MODEL_COLUMNS, grain="one row per fitted parameter", key=("model", "parameter"), person_key=None
+            ),
+        },
+        compute=_compute,
+        charts=_charts,
+        summary=_summary,
+        python_step="BG/NBD and Gamma-Gamma fits on the per-customer purchase summary",
+    )
+)

@@ -16,21 +16,23 @@ for more than ``lost_after_days`` are long gone, not declining, and are left out
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-from scipy import stats
 
 from salesintel.analyses.clv import UNIT_DAYS, fit_purchases, purchase_days, purchase_summary, training_fingerprint
 from salesintel.analyses.registry import register
 from salesintel.analyses.spec import Analysis, Col, Output, Params, param
 from salesintel.analyses.timeline import days_between
+from salesintel.lazy import lazy
 from salesintel.models import BGNBD
+
+ibis = lazy("ibis")
+ir = lazy("ibis.expr.types")
+pd = lazy("pandas")
+stats = lazy("scipy.stats")
 
 CHANNELS = ("phone", "email", "survey")
 
@@ -38,22 +40,45 @@ CHANNELS = ("phone", "email", "survey")
 @dataclass(frozen=True)
 class DeclineParams(Params):
     analysis_name: ClassVar[str] = "decline"
-    window_days: int = param(90, "Compare the last this many days with the year before.", ge=7, le=730,
-                             label="the last {} days")
-    min_drop: float = param(0.5, "Window test: smallest drop in purchases to flag (0.5 = 50%).", gt=0, le=1,
-                            label="a drop of at least {}")
-    history_windows: int = param(4, "Window test: how many windows before the last make the earlier pace.", ge=1,
-                                 le=12, label="against {} windows before")
-    min_history_orders: int = param(3, "Window test: purchases needed in the history to judge a drop.", ge=1,
-                                    label="at least {} earlier purchases")
-    max_chance: float = param(0.01, "Window test: the drop must be this unlikely at the customer's earlier pace.",
-                              gt=0, le=0.5, label="chance at most {}")
-    min_repeat_purchases: int = param(4, "Overdue test: repeat purchases needed to know a customer's rhythm.",
-                                      ge=1, label="at least {} repeat purchases")
-    max_silence_chance: float = param(0.05, "Overdue test: flag a silence this unlikely at the customer's own pace.",
-                                      gt=0, le=0.5, label="silence chance at most {}")
-    lost_after_days: int = param(365, "No order for this long: long gone, not declining.", ge=1,
-                                 label="long gone after {} days")
+    window_days: int = param(
+        90, "Compare the last this many days with the year before.", ge=7, le=730, label="the last {} days"
+    )
+    min_drop: float = param(
+        0.5, "Window test: smallest drop in purchases to flag (0.5 = 50%).", gt=0, le=1, label="a drop of at least {}"
+    )
+    history_windows: int = param(
+        4,
+        "Window test: how many windows before the last make the earlier pace.",
+        ge=1,
+        le=12,
+        label="against {} windows before",
+    )
+    min_history_orders: int = param(
+        3, "Window test: purchases needed in the history to judge a drop.", ge=1, label="at least {} earlier purchases"
+    )
+    max_chance: float = param(
+        0.01,
+        "Window test: the drop must be this unlikely at the customer's earlier pace.",
+        gt=0,
+        le=0.5,
+        label="chance at most {}",
+    )
+    min_repeat_purchases: int = param(
+        4,
+        "Overdue test: repeat purchases needed to know a customer's rhythm.",
+        ge=1,
+        label="at least {} repeat purchases",
+    )
+    max_silence_chance: float = param(
+        0.05,
+        "Overdue test: flag a silence this unlikely at the customer's own pace.",
+        gt=0,
+        le=0.5,
+        label="silence chance at most {}",
+    )
+    lost_after_days: int = param(
+        365, "No order for this long: long gone, not declining.", ge=1, label="long gone after {} days"
+    )
     include_lost: bool = param(False, "Also list long-gone customers.", label="long gone listed: {}")
 
 
@@ -92,10 +117,17 @@ def window_activity(orders: ir.Table, *, as_of: date, window_days: int, history_
     recent2 = days.day > ibis.literal(as_of - 2 * w)
     history2 = (days.day > ibis.literal(as_of - w * (history_windows + 2))) & ~recent2
     per = days.group_by("customer_id").aggregate(
-        orders_recent=recent.sum(), revenue_recent=days.spend.sum(where=recent),
-        history_orders=history.sum(), history_revenue=days.spend.sum(where=history),
-        orders_recent2=recent2.sum(), history_orders2=history2.sum(),
-        first_day=days.day.min(), last_day=days.day.max(), purchases=days.count(), revenue_total=days.spend.sum())
+        orders_recent=recent.sum(),
+        revenue_recent=days.spend.sum(where=recent),
+        history_orders=history.sum(),
+        history_revenue=days.spend.sum(where=history),
+        orders_recent2=recent2.sum(),
+        history_orders2=history2.sum(),
+        first_day=days.day.min(),
+        last_day=days.day.max(),
+        purchases=days.count(),
+        revenue_total=days.spend.sum(),
+    )
     span = days_between(per.last_day, per.first_day).cast("float64")
     return per.mutate(
         revenue_recent=per.revenue_recent.fill_null(0.0),
@@ -103,12 +135,20 @@ def window_activity(orders: ir.Table, *, as_of: date, window_days: int, history_
         revenue_prev=per.history_revenue.fill_null(0.0) / history_windows,
         orders_prev2=per.history_orders2.cast("float64") * 2 / history_windows,
         mean_gap_days=ibis.ifelse(per.purchases > 1, span / (per.purchases - 1).cast("float64"), ibis.null("float64")),
-        days_silent=days_between(ibis.literal(as_of), per.last_day))
+        days_silent=days_between(ibis.literal(as_of), per.last_day),
+    )
 
 
-def declining_customers(orders: ir.Table, customers: ir.Table, tasks: ir.Table | None = None, *, as_of: date,
-                        params: DeclineParams | None = None, model: BGNBD | None = None,
-                        time_unit: str = "days") -> pa.Table:
+def declining_customers(
+    orders: ir.Table,
+    customers: ir.Table,
+    tasks: ir.Table | None = None,
+    *,
+    as_of: date,
+    params: DeclineParams | None = None,
+    model: BGNBD | None = None,
+    time_unit: str = "days",
+) -> pa.Table:
     """The decline list (columns :data:`COLUMNS`), highest value at risk first.
 
     ``model`` is a BG/NBD fitted at ``as_of`` in ``time_unit`` (the CLV run's); without one it is fitted here.
@@ -121,22 +161,24 @@ def declining_customers(orders: ir.Table, customers: ir.Table, tasks: ir.Table |
         (['customer_id', 'name', 'owner_id'], True)
     """
     params = params or DeclineParams()
-    act = window_activity(orders, as_of=as_of, window_days=params.window_days,
-                          history_windows=params.history_windows).execute()
+    act = window_activity(
+        orders, as_of=as_of, window_days=params.window_days, history_windows=params.history_windows
+    ).execute()
     act = act.sort_values("customer_id").reset_index(drop=True)
     act = _with_rhythm(act, orders, as_of=as_of, model=model, time_unit=time_unit)
     flagged = _flag(act, params)
     people = customers.select("customer_id", "name", "owner_id", "email", "phone", "email_opt_in", "phone_opt_in")
     people = people.semi_join(ibis.memtable(flagged[["customer_id"]]), "customer_id").execute()
     flagged = flagged.merge(people, on="customer_id", how="left")
-    history = _past_responses(tasks, flagged.customer_id) if tasks is not None else None
+    history = _past_responses(tasks, flagged.customer_id, as_of=as_of) if tasks is not None else None
     flagged["suggested_channel"] = suggest_channel(flagged, history)
     flagged = flagged.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
     return pa.Table.from_pandas(flagged[COLUMNS].reset_index(drop=True), preserve_index=False)
 
 
-def _with_rhythm(act: pd.DataFrame, orders: ir.Table, *, as_of: date, model: BGNBD | None,
-                 time_unit: str) -> pd.DataFrame:
+def _with_rhythm(
+    act: pd.DataFrame, orders: ir.Table, *, as_of: date, model: BGNBD | None, time_unit: str
+) -> pd.DataFrame:
     """Adds ``p_alive`` and ``silence_chance`` (BG/NBD at the as-of date) to the per-customer activity."""
     unit = UNIT_DAYS[time_unit]
     summary = purchase_summary(orders, as_of=as_of, time_unit=time_unit).execute()
@@ -144,8 +186,14 @@ def _with_rhythm(act: pd.DataFrame, orders: ir.Table, *, as_of: date, model: BGN
     if model is None:
         model = fit_purchases(summary)
     x, t_x, T = summary.frequency, summary.recency, summary["T"]
-    rhythm = pd.DataFrame({"customer_id": summary.customer_id, "p_alive": model.p_alive(x, t_x, T),
-                           "silence_chance": model.silence_chance(x, t_x, T), "unit_days": unit})
+    rhythm = pd.DataFrame(
+        {
+            "customer_id": summary.customer_id,
+            "p_alive": model.p_alive(x, t_x, T),
+            "silence_chance": model.silence_chance(x, t_x, T),
+            "unit_days": unit,
+        }
+    )
     return act.merge(rhythm, on="customer_id", how="left")
 
 
@@ -157,8 +205,16 @@ def _flag(act: pd.DataFrame, params: DeclineParams) -> pd.DataFrame:
     # a drop that chance alone would produce less than 1 time in 100 at the customer's own earlier pace
     chance = stats.poisson.cdf(act.orders_recent, act.orders_prev)
     chance2 = stats.poisson.cdf(act.orders_recent2, act.orders_prev2)
-    fell = (act.history_orders >= params.min_history_orders) & (drop >= params.min_drop - 1e-12) & (chance <= params.max_chance)
-    fell2 = (act.history_orders2 >= params.min_history_orders) & (drop2 >= params.min_drop - 1e-12) & (chance2 <= params.max_chance)
+    fell = (
+        (act.history_orders >= params.min_history_orders)
+        & (drop >= params.min_drop - 1e-12)
+        & (chance <= params.max_chance)
+    )
+    fell2 = (
+        (act.history_orders2 >= params.min_history_orders)
+        & (drop2 >= params.min_drop - 1e-12)
+        & (chance2 <= params.max_chance)
+    )
     # overdue: a regular silent for longer than their own pace makes likely (docs/definitions.md)
     overdue = (act.purchases - 1 >= params.min_repeat_purchases) & (act.silence_chance <= params.max_silence_chance)
     # a customer buying more in the last window than before has not declined, whatever the longer view says
@@ -175,18 +231,43 @@ def _flag(act: pd.DataFrame, params: DeclineParams) -> pd.DataFrame:
     return out
 
 
-def _reasons(out: pd.DataFrame, fell: pd.Series, fell2: pd.Series, overdue: pd.Series,
-             params: DeclineParams) -> pd.Series:
+def _reasons(
+    out: pd.DataFrame, fell: pd.Series, fell2: pd.Series, overdue: pd.Series, params: DeclineParams
+) -> pd.Series:
     """One sentence per customer a rep can say, built column-wise from the tests that fired."""
     w = params.window_days
-    window = ("bought " + _times(out.orders_prev) + " every " + str(w) + " days over the year before, "
-              + _times(out.orders_recent) + " in the last " + str(w) + " days")
-    window2 = ("bought " + _times(out.orders_prev2) + " every " + str(2 * w) + " days over the year before, "
-               + _times(out.orders_recent2) + " in the last " + str(2 * w) + " days")
+    window = (
+        "bought "
+        + _times(out.orders_prev)
+        + " every "
+        + str(w)
+        + " days over the year before, "
+        + _times(out.orders_recent)
+        + " in the last "
+        + str(w)
+        + " days"
+    )
+    window2 = (
+        "bought "
+        + _times(out.orders_prev2)
+        + " every "
+        + str(2 * w)
+        + " days over the year before, "
+        + _times(out.orders_recent2)
+        + " in the last "
+        + str(2 * w)
+        + " days"
+    )
     gap = out.mean_gap_days.round(0).fillna(0).astype(int)
-    rhythm = ("usually buys every " + gap.astype(str) + " days and has bought nothing for "
-              + out.days_silent.astype(str) + " days (" + (out.days_silent / gap.clip(lower=1)).round(1).astype(str)
-              + " times the usual gap)")
+    rhythm = (
+        "usually buys every "
+        + gap.astype(str)
+        + " days and has bought nothing for "
+        + out.days_silent.astype(str)
+        + " days ("
+        + (out.days_silent / gap.clip(lower=1)).round(1).astype(str)
+        + " times the usual gap)"
+    )
     parts = pd.concat([window.where(fell, ""), window2.where(fell2, ""), rhythm.where(overdue, "")], axis=1)
     text = parts.apply(lambda col: col.where(col == "", col + "; ")).sum(axis=1).str.rstrip("; ")
     lost = out.days_silent > params.lost_after_days
@@ -197,8 +278,7 @@ def _reasons(out: pd.DataFrame, fell: pd.Series, fell2: pd.Series, overdue: pd.S
 def _times(n: pd.Series) -> pd.Series:
     """Counts in words: "once", "twice", "3 times", "2.5 times"."""
     rounded = n.astype(float).round(1)
-    text = rounded.map(lambda v: "once" if v == 1 else "twice" if v == 2 else "never" if v == 0
-                       else f"{v:g} times")
+    text = rounded.map(lambda v: "once" if v == 1 else "twice" if v == 2 else "never" if v == 0 else f"{v:g} times")
     return text
 
 
@@ -228,29 +308,48 @@ def suggest_channel(people: pd.DataFrame, history: pd.DataFrame | None = None) -
     choice = np.select(
         [(answered == c) & allowed[c] for c in CHANNELS]
         + [high & phone_ok & ~no_phone_answer, email_ok & ~low, email_ok, phone_ok],
-        [*CHANNELS, "phone", "email", "survey", "phone"], default=None)
+        [*CHANNELS, "phone", "email", "survey", "phone"],
+        default=None,
+    )
     return pd.Series(choice, index=people.index, dtype=object)
 
 
-def _past_responses(tasks: ir.Table, customer_ids: pd.Series) -> pd.DataFrame:
-    """Per customer: the channel of their latest answered win-back task, and whether a call went unanswered."""
-    done = tasks.filter(tasks.status == "done").semi_join(
-        ibis.memtable(pd.DataFrame({"customer_id": customer_ids})), "customer_id")
+def _past_responses(tasks: ir.Table, customer_ids: pd.Series, *, as_of: date) -> pd.DataFrame:
+    """Per customer: the channel of their latest answered win-back task, and whether a call went unanswered
+    (only outcomes recorded by the as-of date: later ones had not happened yet)."""
+    recorded = tasks.completed_at < ibis.literal(datetime.combine(as_of + timedelta(days=1), time()))
+    done = tasks.filter((tasks.status == "done") & recorded).semi_join(
+        ibis.memtable(pd.DataFrame({"customer_id": customer_ids})), "customer_id"
+    )
     answered = done.filter(done.outcome.isin(["reactivated", "promised"]))
     latest = answered.group_by("customer_id").aggregate(
-        answered_by=answered.suggested_channel.argmax(answered.completed_at))
+        answered_by=answered.suggested_channel.argmax(answered.completed_at)
+    )
     no_answer = done.filter((done.outcome == "no_answer") & (done.suggested_channel == "phone"))
     no_answer = no_answer.select("customer_id").distinct().mutate(phone_no_answer=True)
-    return latest.outer_join(no_answer, "customer_id").select(
-        customer_id=ibis.coalesce(ibis._.customer_id, ibis._.customer_id_right),
-        answered_by=ibis._.answered_by, phone_no_answer=ibis._.phone_no_answer).execute()
+    return (
+        latest.outer_join(no_answer, "customer_id")
+        .select(
+            customer_id=ibis.coalesce(ibis._.customer_id, ibis._.customer_id_right),
+            answered_by=ibis._.answered_by,
+            phone_no_answer=ibis._.phone_no_answer,
+        )
+        .execute()
+    )
 
 
 def _compute(ctx, params: DeclineParams) -> dict:
     orders = ctx.table("orders")
     model, unit = _kept_purchase_model(ctx, orders)
-    table = declining_customers(orders, ctx.table("customers"), ctx.table("tasks"), as_of=params.as_of,
-                                params=params, model=model, time_unit=unit)
+    table = declining_customers(
+        orders,
+        ctx.table("customers"),
+        ctx.table("tasks"),
+        as_of=params.as_of,
+        params=params,
+        model=model,
+        time_unit=unit,
+    )
     return {"customers": table}
 
 
@@ -272,29 +371,56 @@ def _charts(read) -> list:
     if df.empty:
         return []
     cap = float(df.value_at_risk.quantile(0.98))
-    fig = px.scatter(df.assign(value_at_risk=df.value_at_risk.clip(upper=cap)), x="drop_pct", y="value_at_risk",
-                     color="suggested_channel", hover_data=["customer_id", "name", "reason"],
-                     title="The 300 most valuable declining customers: drop against yearly value at risk",
-                     labels={"drop_pct": "drop in purchases (%)", "value_at_risk": "yearly value at risk (capped at the 98th percentile)",
-                             "suggested_channel": "channel"})
+    fig = px.scatter(
+        df.assign(value_at_risk=df.value_at_risk.clip(upper=cap)),
+        x="drop_pct",
+        y="value_at_risk",
+        color="suggested_channel",
+        hover_data=["customer_id", "name", "reason"],
+        title="The 300 most valuable declining customers: drop against yearly value at risk",
+        labels={
+            "drop_pct": "drop in purchases (%)",
+            "value_at_risk": "yearly value at risk (capped at the 98th percentile)",
+            "suggested_channel": "channel",
+        },
+    )
     return [fig]
 
 
 def _summary(read) -> list[str]:
     t = read("customers")
-    row = t.aggregate(n=t.count(), value=t.value_at_risk.sum(), phone=(t.suggested_channel == "phone").sum()).execute().iloc[0]
+    row = (
+        t.aggregate(n=t.count(), value=t.value_at_risk.sum(), phone=(t.suggested_channel == "phone").sum())
+        .execute()
+        .iloc[0]
+    )
     if not row.n:
         return ["No customer's buying has declined."]
-    return [f"Call first: {int(row.n):,} customers' buying has declined, {row.value:,.0f} a year at risk; "
-            f"{int(row.phone or 0):,} of them are best reached by phone (salesintel winback --assign makes the tasks)."]
+    return [
+        f"Call first: {int(row.n):,} customers' buying has declined, {row.value:,.0f} a year at risk; "
+        f"{int(row.phone or 0):,} of them are best reached by phone (salesintel winback --assign makes the tasks)."
+    ]
 
 
-DECLINE = register(Analysis(
-    name="decline", title="Declining customers",
-    question="Whose buying has fallen, why, and what is winning them back worth?",
-    inputs=("orders", "customers", "tasks"), params=DeclineParams,
-    outputs={"customers": Output(COLUMN_DECLS, grain="one row per declining customer", key=("customer_id",),
-                                 person_key="customer_id", sort=("value_at_risk", True))},
-    compute=_compute, charts=_charts, summary=_summary,
-    python_step="Poisson and overdue tests on the per-customer window counts; BG/NBD reused from the CLV run",
-))
+DECLINE = register(
+    Analysis(
+        name="decline",
+        title="Declining customers",
+        question="Whose buying has fallen, why, and what is winning them back worth?",
+        inputs=("orders", "customers", "tasks"),
+        params=DeclineParams,
+        outputs={
+            "customers": Output(
+                COLUMN_DECLS,
+                grain="one row per declining customer",
+                key=("customer_id",),
+                person_key="customer_id",
+                sort=("value_at_risk", True),
+            )
+        },
+        compute=_compute,
+        charts=_charts,
+        summary=_summary,
+        python_step="Poisson and overdue tests on the per-customer window counts; BG/NBD reused from the CLV run",
+    )
+)

@@ -13,28 +13,39 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import pyarrow as pa
 
 from salesintel.analyses.registry import register
 from salesintel.analyses.sequential_rules import first_purchases, sequential_rules
 from salesintel.analyses.spec import Analysis, Col, Output, Params, param
 from salesintel.analyses.timeline import days_between
+from salesintel.lazy import lazy
 
-COLUMNS = ["customer_id", "rank", "product_id", "product_name", "kind", "probability", "expected_value",
-           "reason", "contact_ok"]
+ibis = lazy("ibis")
+ir = lazy("ibis.expr.types")
+
+COLUMNS = [
+    "customer_id",
+    "rank",
+    "product_id",
+    "product_name",
+    "kind",
+    "probability",
+    "expected_value",
+    "reason",
+    "contact_ok",
+]
 
 
 @dataclass(frozen=True)
 class OfferParams(Params):
     analysis_name: ClassVar[str] = "offers"
     top: int = param(3, "Offers per customer.", ge=1, le=50, label="{} offers per customer")
-    window_days: int = param(180, "Cross-sell rules: B follows A within this many days.", ge=1,
-                             label="rules within {} days")
+    window_days: int = param(
+        180, "Cross-sell rules: B follows A within this many days.", ge=1, label="rules within {} days"
+    )
     min_lift: float = param(1.5, "Cross-sell rules need at least this lift.", ge=0, label="lift at least {}")
-    max_p_value: float = param(0.01, "Cross-sell rules need a p-value below this.", gt=0, le=1,
-                               label="p below {}")
+    max_p_value: float = param(0.01, "Cross-sell rules need a p-value below this.", gt=0, le=1, label="p below {}")
 
 
 COLUMN_DECLS = (
@@ -69,12 +80,30 @@ def cross_sell(owned: ir.Table, rules: ir.Table, products: ir.Table, *, as_of: d
     cand = cand.join(a_names, cand.antecedent == a_names.a_id)
     cand = cand.join(names, cand.consequent == names.product_id)
     prob = cand.confidence * ahead
-    reason = ("bought " + cand.a_name + " " + cand.days.cast("string") + " days ago; " + _pct(cand.confidence)
-              + " of buyers add " + cand.name + " within " + str(window_days) + " days, "
-              + _one_decimal(cand.lift) + "x the usual rate")
-    return cand.select("customer_id", product_id=cand.consequent, product_name=cand.name,
-                       kind=ibis.literal("cross-sell"), probability=prob,
-                       expected_value=prob * cand.price.fill_null(0), reason=reason)
+    reason = (
+        "bought "
+        + cand.a_name
+        + " "
+        + cand.days.cast("string")
+        + " days ago; "
+        + _pct(cand.confidence)
+        + " of buyers add "
+        + cand.name
+        + " within "
+        + str(window_days)
+        + " days, "
+        + _one_decimal(cand.lift)
+        + "x the usual rate"
+    )
+    return cand.select(
+        "customer_id",
+        product_id=cand.consequent,
+        product_name=cand.name,
+        kind=ibis.literal("cross-sell"),
+        probability=prob,
+        expected_value=prob * cand.price.fill_null(0),
+        reason=reason,
+    )
 
 
 def upsell(owned: ir.Table, products: ir.Table) -> ir.Table:
@@ -84,74 +113,134 @@ def upsell(owned: ir.Table, products: ir.Table) -> ir.Table:
     # share of owners of tier t who also own tier t+1 of the same category
     rate_base = mine.group_by("category", tier=mine.tier).aggregate(owners=mine.customer_id.nunique())
     went_up = mine.join(mine.select("customer_id", "category", up=mine.tier), ["customer_id", "category"])
-    went_up = went_up.filter(went_up.up == went_up.tier + 1).group_by("category", "tier").aggregate(
-        up=went_up.customer_id.nunique())
+    went_up = (
+        went_up.filter(went_up.up == went_up.tier + 1)
+        .group_by("category", "tier")
+        .aggregate(up=went_up.customer_id.nunique())
+    )
     rates = rate_base.left_join(went_up, ["category", "tier"]).select(
-        "category", "tier", rate=ibis._.up.fill_null(0).cast("float64") / ibis._.owners)
+        "category", "tier", rate=ibis._.up.fill_null(0).cast("float64") / ibis._.owners
+    )
     nxt = p.select("category", next_id=p.product_id, next_name=p.name, next_price=p.price, next_tier=p.tier)
     cand = top.join(nxt, [top.category == nxt.category, nxt.next_tier == top.tier + 1]).join(
-        rates, ["category", "tier"])
-    reason = ("owns tier " + cand.tier.cast("string") + " " + cand.category + "; " + _pct(cand.rate)
-              + " of such owners move up to " + cand.next_name)
-    return cand.select("customer_id", product_id=cand.next_id, product_name=cand.next_name,
-                       kind=ibis.literal("upsell"), probability=cand.rate,
-                       expected_value=cand.rate * cand.next_price.fill_null(0), reason=reason)
+        rates, ["category", "tier"]
+    )
+    reason = (
+        "owns tier "
+        + cand.tier.cast("string")
+        + " "
+        + cand.category
+        + "; "
+        + _pct(cand.rate)
+        + " of such owners move up to "
+        + cand.next_name
+    )
+    return cand.select(
+        "customer_id",
+        product_id=cand.next_id,
+        product_name=cand.next_name,
+        kind=ibis.literal("upsell"),
+        probability=cand.rate,
+        expected_value=cand.rate * cand.next_price.fill_null(0),
+        reason=reason,
+    )
 
 
-def next_best_offers(orders: ir.Table, products: ir.Table, customers: ir.Table, rules: ir.Table, *,
-                     as_of: date, window_days: int = 180, top: int = 3) -> ir.Table:
+def next_best_offers(
+    orders: ir.Table,
+    products: ir.Table,
+    customers: ir.Table,
+    rules: ir.Table,
+    *,
+    as_of: date,
+    window_days: int = 180,
+    top: int = 3,
+) -> ir.Table:
     """One row per customer and offer (rank 1..top), columns :data:`COLUMNS`.
 
     ``rules`` is a sequential-rules table (antecedent, consequent, confidence, lift) already filtered to
     the rules worth acting on.
     """
     owned = first_purchases(orders, products, as_of=as_of)
-    offers = ibis.union(cross_sell(owned, rules, products, as_of=as_of, window_days=window_days),
-                        upsell(owned, products))
+    offers = ibis.union(
+        cross_sell(owned, rules, products, as_of=as_of, window_days=window_days), upsell(owned, products)
+    )
     offers = offers.anti_join(owned, [offers.customer_id == owned.customer_id, offers.product_id == owned.item])
     # one row per customer and product: the strongest reason wins
-    best = offers.mutate(k=ibis.row_number().over(group_by=["customer_id", "product_id"],
-                                                  order_by=ibis.desc("expected_value")))
+    best = offers.mutate(
+        k=ibis.row_number().over(group_by=["customer_id", "product_id"], order_by=ibis.desc("expected_value"))
+    )
     best = best.filter(best.k == 0).drop("k")
     ranked = best.mutate(rank=ibis.row_number().over(group_by="customer_id", order_by=ibis.desc("expected_value")) + 1)
     ranked = ranked.filter(ranked["rank"] <= top)
-    contact = customers.select("customer_id", contact_ok=customers.email_opt_in.fill_null(False)
-                               | customers.phone_opt_in.fill_null(False))
+    contact = customers.select(
+        "customer_id", contact_ok=customers.email_opt_in.fill_null(False) | customers.phone_opt_in.fill_null(False)
+    )
     out = ranked.left_join(contact, "customer_id")
     return out.select(*COLUMNS[:-1], contact_ok=out.contact_ok.fill_null(False))
 
 
 def _compute(ctx, params: OfferParams) -> dict:
     orders, products = ctx.table("orders"), ctx.table("products")
-    rules = sequential_rules(orders, products, as_of=params.as_of, window_days=params.window_days,
-                             min_lift=params.min_lift).to_pandas()
+    rules = sequential_rules(
+        orders, products, as_of=params.as_of, window_days=params.window_days, min_lift=params.min_lift
+    ).to_pandas()
     rules = rules[rules.p_value < params.max_p_value][["antecedent", "consequent", "confidence", "lift"]]
     rules = ibis.memtable(pa.Table.from_pandas(rules, schema=_RULE_SCHEMA, preserve_index=False))
-    offers = next_best_offers(orders, products, ctx.table("customers"), rules, as_of=params.as_of,
-                              window_days=params.window_days, top=params.top)
+    offers = next_best_offers(
+        orders,
+        products,
+        ctx.table("customers"),
+        rules,
+        as_of=params.as_of,
+        window_days=params.window_days,
+        top=params.top,
+    )
     return {"offers": offers}
 
 
-_RULE_SCHEMA = pa.schema([("antecedent", pa.string()), ("consequent", pa.string()), ("confidence", pa.float64()),
-                          ("lift", pa.float64())])
+_RULE_SCHEMA = pa.schema(
+    [("antecedent", pa.string()), ("consequent", pa.string()), ("confidence", pa.float64()), ("lift", pa.float64())]
+)
 
 
 def _summary(read) -> list[str]:
     t = read("offers")
-    agg = t.aggregate(customers=t.customer_id.nunique(), value=t.expected_value.sum(),
-                      reachable=t.customer_id.nunique(where=t.contact_ok)).execute().iloc[0]
+    agg = (
+        t.aggregate(
+            customers=t.customer_id.nunique(),
+            value=t.expected_value.sum(),
+            reachable=t.customer_id.nunique(where=t.contact_ok),
+        )
+        .execute()
+        .iloc[0]
+    )
     if not agg.customers:
         return []
-    return [f"{int(agg.customers):,} customers have a next-best offer ({int(agg.reachable):,} may be contacted); "
-            f"expected value {agg.value:,.0f} if every offer is made."]
+    return [
+        f"{int(agg.customers):,} customers have a next-best offer ({int(agg.reachable):,} may be contacted); "
+        f"expected value {agg.value:,.0f} if every offer is made."
+    ]
 
 
-OFFERS = register(Analysis(
-    name="offers", title="Next-best offers (cross-sell and upsell)",
-    question="What should each customer be offered next, and what can the rep say why?",
-    inputs=("orders", "products", "customers"), params=OfferParams,
-    outputs={"offers": Output(COLUMN_DECLS, grain="one row per customer and offered product (rank 1..top)",
-                              key=("customer_id", "product_id"), person_key="customer_id",
-                              sort=("expected_value", True))},
-    compute=_compute, summary=_summary, python_step="the significant rules (p-values) before scoring in the engine",
-))
+OFFERS = register(
+    Analysis(
+        name="offers",
+        title="Next-best offers (cross-sell and upsell)",
+        question="What should each customer be offered next, and what can the rep say why?",
+        inputs=("orders", "products", "customers"),
+        params=OfferParams,
+        outputs={
+            "offers": Output(
+                COLUMN_DECLS,
+                grain="one row per customer and offered product (rank 1..top)",
+                key=("customer_id", "product_id"),
+                person_key="customer_id",
+                sort=("expected_value", True),
+            )
+        },
+        compute=_compute,
+        summary=_summary,
+        python_step="the significant rules (p-values) before scoring in the engine",
+    )
+)

@@ -7,16 +7,16 @@ revenue); the segment names follow the usual R x F grid, see docs/definitions.md
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
-
-import ibis
-import ibis.expr.types as ir
-
 from datetime import date
+from typing import ClassVar
 
 from salesintel.analyses.registry import register
 from salesintel.analyses.spec import Analysis, Col, Output, Params
 from salesintel.analyses.timeline import days_between, orders_until
+from salesintel.lazy import lazy
+
+ibis = lazy("ibis")
+ir = lazy("ibis.expr.types")
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,30 @@ def customer_profiles(orders: ir.Table, *, as_of: date) -> ir.Table:
         tenure_days=days_between(today, per.first_order_at.date()),
     )
     per = per.mutate(
-        r_score=_score(-per.recency_days), f_score=_score(per.orders), m_score=_score(per.revenue),
+        r_score=_score(-per.recency_days),
+        f_score=_score(per.orders),
+        m_score=_score(per.revenue),
     )
-    per = per.mutate(rfm_score=per.r_score.cast("string") + per.f_score.cast("string") + per.m_score.cast("string"),
-                     rfm_segment=rfm_segment(per.r_score, per.f_score))
-    return per.select("customer_id", "first_order_at", "last_order_at", "orders", "revenue", "avg_order_value",
-                      "recency_days", "tenure_days", "products", "r_score", "f_score", "m_score", "rfm_score",
-                      "rfm_segment")
+    per = per.mutate(
+        rfm_score=per.r_score.cast("string") + per.f_score.cast("string") + per.m_score.cast("string"),
+        rfm_segment=rfm_segment(per.r_score, per.f_score),
+    )
+    return per.select(
+        "customer_id",
+        "first_order_at",
+        "last_order_at",
+        "orders",
+        "revenue",
+        "avg_order_value",
+        "recency_days",
+        "tenure_days",
+        "products",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_score",
+        "rfm_segment",
+    )
 
 
 def _score(value: ir.NumericValue) -> ir.IntegerValue:
@@ -101,7 +118,8 @@ SEGMENT_COLUMNS = (
 def _compute(ctx, params: ProfileParams) -> dict:
     profiles = customer_profiles(ctx.table("orders"), as_of=params.as_of)
     segments = profiles.group_by("rfm_segment").aggregate(
-        customers=profiles.count(), revenue=profiles.revenue.sum(), avg_recency_days=profiles.recency_days.mean())
+        customers=profiles.count(), revenue=profiles.revenue.sum(), avg_recency_days=profiles.recency_days.mean()
+    )
     return {"profiles": profiles, "segments": segments}
 
 
@@ -109,8 +127,14 @@ def _charts(read) -> list:
     import plotly.express as px
 
     seg = read("segments").order_by(ibis.desc("customers")).execute()
-    fig = px.bar(seg, x="rfm_segment", y="customers", hover_data=["revenue"], title="Customers per RFM segment",
-                 labels={"rfm_segment": "segment", "customers": "customers"})
+    fig = px.bar(
+        seg,
+        x="rfm_segment",
+        y="customers",
+        hover_data=["revenue"],
+        title="Customers per RFM segment",
+        labels={"rfm_segment": "segment", "customers": "customers"},
+    )
     return [fig]
 
 
@@ -120,19 +144,37 @@ def _summary(read) -> list[str]:
         return []
     total = int(seg.customers.sum())
     risk = seg[seg.rfm_segment.isin(["cannot lose them", "at risk"])]
-    return [f"{total:,} customers have ordered; {int(risk.customers.sum()):,} frequent buyers have gone quiet "
-            f"(segments 'cannot lose them' and 'at risk'), worth {risk.revenue.sum():,.0f} in past revenue."]
+    return [
+        f"{total:,} customers have ordered; {int(risk.customers.sum()):,} frequent buyers have gone quiet "
+        f"(segments 'cannot lose them' and 'at risk'), worth {risk.revenue.sum():,.0f} in past revenue."
+    ]
 
 
-PROFILES = register(Analysis(
-    name="profiles", title="Customer profiles and RFM segments",
-    question="Who are our customers: how recently, how often and how much do they buy?",
-    inputs=("orders",), params=ProfileParams,
-    outputs={
-        "profiles": Output(PROFILE_COLUMNS, grain="one row per customer with an order up to the as-of date",
-                           key=("customer_id",), person_key="customer_id", sort=("revenue", True)),
-        "segments": Output(SEGMENT_COLUMNS, grain="one row per RFM segment", key=("rfm_segment",),
-                           person_key=None, sort=("customers", True)),
-    },
-    compute=_compute, charts=_charts, summary=_summary,
-))
+PROFILES = register(
+    Analysis(
+        name="profiles",
+        title="Customer profiles and RFM segments",
+        question="Who are our customers: how recently, how often and how much do they buy?",
+        inputs=("orders",),
+        params=ProfileParams,
+        outputs={
+            "profiles": Output(
+                PROFILE_COLUMNS,
+                grain="one row per customer with an order up to the as-of date",
+                key=("customer_id",),
+                person_key="customer_id",
+                sort=("revenue", True),
+            ),
+            "segments": Output(
+                SEGMENT_COLUMNS,
+                grain="one row per RFM segment",
+                key=("rfm_segment",),
+                person_key=None,
+                sort=("customers", True),
+            ),
+        },
+        compute=_compute,
+        charts=_charts,
+        summary=_summary,
+    )
+)

@@ -15,19 +15,28 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
-
 from salesintel.analyses import registry
 from salesintel.errors import NotFound, UserInputError
+from salesintel.lazy import lazy
 from salesintel.store import Store
+
+ibis = lazy("ibis")
+ir = lazy("ibis.expr.types")
+pd = lazy("pandas")
 
 Where = dict[str, Any] | Iterable[Any] | None
 
 
-def read(store: Store, name: str, result: str | None = None, *, run_id: str | None = None, where: Where = None,
-         order_by: str | list[str] | None = None, limit: int | None = None) -> ir.Table:
+def read(
+    store: Store,
+    name: str,
+    result: str | None = None,
+    *,
+    run_id: str | None = None,
+    where: Where = None,
+    order_by: str | list[str] | None = None,
+    limit: int | None = None,
+) -> ir.Table:
     """The rows of ``result`` (default: the analysis's main result) of the latest successful run, or of ``run_id``.
 
     ``where`` is ``{column: value}`` (equality; a list or tuple means "one of") or Ibis predicates;
@@ -57,8 +66,10 @@ def _run_rows(store: Store, analysis, result: str, run_id: str) -> ir.Table:
     if run.status not in ("ok", "fallback"):
         raise NotFound(f"run {run_id} of {analysis.name} {run.status}: {run.note}")
     if bool(run.pruned):
-        raise NotFound(f"the results of run {run_id} were pruned (salesintel keeps the last runs of each analysis; "
-                       f"set SALESINTEL_KEEP_RUNS to keep more)")
+        raise NotFound(
+            f"the results of run {run_id} were pruned (salesintel keeps the last runs of each analysis; "
+            f"set SALESINTEL_KEEP_RUNS to keep more)"
+        )
     stored = store.table(analysis.result_table(result))
     return stored.filter(stored.run_id == run_id).drop("run_id")
 
@@ -104,8 +115,9 @@ def runs(store: Store, name: str | None = None, *, limit: int | None = 50) -> pd
     t = t.order_by(t.started_at.desc())
     df = (t.limit(limit) if limit else t).execute()
     df["kept"] = df.status.isin(["ok", "fallback"]) & ~df.pruned.fillna(False).astype(bool)
-    df["params"] = df.params.map(lambda p: ", ".join(f"{k}={v}" for k, v in json.loads(p or "{}").items()
-                                                     if v is not None))
+    df["params"] = df.params.map(
+        lambda p: ", ".join(f"{k}={v}" for k, v in json.loads(p or "{}").items() if v is not None)
+    )
     df["rows"] = df.row_counts.map(lambda r: ", ".join(f"{k}: {v:,}" for k, v in json.loads(r or "{}").items()))
     return df[["run_id", "analysis", "status", "as_of", "started_at", "seconds", "params", "rows", "kept", "note"]]
 

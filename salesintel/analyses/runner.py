@@ -25,16 +25,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
-import ibis
-import ibis.expr.datatypes as dt
-import ibis.expr.types as ir
 import pyarrow as pa
 
 from salesintel.analyses import registry
 from salesintel.analyses.spec import TYPES, Analysis, Output, Params
 from salesintel.config import keep_runs
 from salesintel.errors import InsufficientData, OutputMismatch, SalesIntelError, UserInputError
+from salesintel.lazy import lazy
 from salesintel.store import Store, now_utc
+
+ibis = lazy("ibis")
+dt = lazy("ibis.expr.datatypes")
+ir = lazy("ibis.expr.types")
 
 STATUSES = ("ok", "skipped", "fallback", "failed")
 
@@ -91,8 +93,16 @@ class Context:
     def save_model(self, name: str, model: Any, *, fingerprint: dict, metadata: dict | None = None) -> None:
         from salesintel.models.storage import save_model
 
-        save_model(self._store, name, model, as_of=self.as_of, run_id=self.run_id, analysis=self._analysis.name,
-                   fingerprint=fingerprint, metadata=metadata or {})
+        save_model(
+            self._store,
+            name,
+            model,
+            as_of=self.as_of,
+            run_id=self.run_id,
+            analysis=self._analysis.name,
+            fingerprint=fingerprint,
+            metadata=metadata or {},
+        )
 
 
 def make_params(analysis: Analysis, **values: Any) -> Params:
@@ -100,8 +110,9 @@ def make_params(analysis: Analysis, **values: Any) -> Params:
     allowed = {s.name for s in analysis.params.specs()}
     unknown = sorted(set(values) - allowed)
     if unknown:
-        raise UserInputError(f"{analysis.name} has no parameter {', '.join(unknown)}; "
-                             f"it takes {', '.join(sorted(allowed))}")
+        raise UserInputError(
+            f"{analysis.name} has no parameter {', '.join(unknown)}; it takes {', '.join(sorted(allowed))}"
+        )
     return analysis.params(**{k: v for k, v in values.items() if v is not None})
 
 
@@ -143,8 +154,13 @@ def run(store: Store, name: str, *, save: bool = True, params: Params | None = N
     return RunOutcome(record, tables)
 
 
-def run_all(store: Store, *, as_of: date | None = None, names: Iterable[str] | None = None,
-            on_step: Callable[[str], None] | None = None) -> list[RunRecord]:
+def run_all(
+    store: Store,
+    *,
+    as_of: date | None = None,
+    names: Iterable[str] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> list[RunRecord]:
     """Run every registered analysis (or ``names``) with its defaults at ``as_of``; one record each."""
     records = []
     for name in names or registry.names():
@@ -159,15 +175,21 @@ def resolve_as_of(store: Store, analysis: Analysis, as_of: date | None) -> date:
     orders = store.table("orders")
     if as_of is None:
         last = orders.ordered_at.max().execute()
-        if last is None or not hasattr(last, "year"):
+        if _missing(last):
             raise InsufficientData("there are no orders yet; load orders first (salesintel load orders FILE)")
         return last.date() if isinstance(last, datetime) else last
     if "orders" in analysis.inputs:
         first = orders.ordered_at.min().execute()
-        if first is None or not hasattr(first, "year") or first.date() > as_of:
-            raise InsufficientData("there are no orders up to the as-of date; load orders first "
-                                   "(salesintel load orders FILE)")
+        if _missing(first) or first.date() > as_of:
+            raise InsufficientData(
+                "there are no orders up to the as-of date; load orders first (salesintel load orders FILE)"
+            )
     return as_of
+
+
+def _missing(value: Any) -> bool:
+    """None, NaT or NaN: what an engine returns for the max of an empty column."""
+    return value is None or value != value or not hasattr(value, "year")
 
 
 # -- checking outputs against their declaration --------------------------------------------------------------
@@ -189,9 +211,13 @@ def conform(analysis: Analysis, result: str, table: "ir.Table | pa.Table | None"
     missing = [c for c in output.names if c not in got]
     extra = [c for c in got.names if c not in output.names]
     if missing or extra:
-        raise OutputMismatch(f"{analysis.name}.{result}: " + "; ".join(
-            ([f"missing declared columns {', '.join(missing)}"] if missing else [])
-            + ([f"undeclared columns {', '.join(extra)}"] if extra else [])))
+        raise OutputMismatch(
+            f"{analysis.name}.{result}: "
+            + "; ".join(
+                ([f"missing declared columns {', '.join(missing)}"] if missing else [])
+                + ([f"undeclared columns {', '.join(extra)}"] if extra else [])
+            )
+        )
     cols = []
     for col in output.columns:
         want = dt.dtype(TYPES[col.type])
@@ -272,15 +298,24 @@ def _forget_many(store: Store, analysis: Analysis, run_ids: list[str]) -> None:
 
 
 def _log(store: Store, record: RunRecord, started: datetime) -> None:
-    store.append("analysis_runs", pa.table({
-        "run_id": pa.array([record.run_id], pa.string()), "analysis": pa.array([record.analysis], pa.string()),
-        "started_at": pa.array([started], pa.timestamp("us")), "finished_at": pa.array([now_utc()], pa.timestamp("us")),
-        "seconds": pa.array([record.seconds], pa.float64()), "as_of": pa.array([record.as_of], pa.date32()),
-        "params": pa.array([json.dumps(record.params, sort_keys=True)], pa.string()),
-        "row_counts": pa.array([json.dumps(record.row_counts)], pa.string()),
-        "status": pa.array([record.status], pa.string()), "note": pa.array([record.note], pa.string()),
-        "pruned": pa.array([False], pa.bool_()),
-    }))
+    store.append(
+        "analysis_runs",
+        pa.table(
+            {
+                "run_id": pa.array([record.run_id], pa.string()),
+                "analysis": pa.array([record.analysis], pa.string()),
+                "started_at": pa.array([started], pa.timestamp("us")),
+                "finished_at": pa.array([now_utc()], pa.timestamp("us")),
+                "seconds": pa.array([record.seconds], pa.float64()),
+                "as_of": pa.array([record.as_of], pa.date32()),
+                "params": pa.array([json.dumps(record.params, sort_keys=True)], pa.string()),
+                "row_counts": pa.array([json.dumps(record.row_counts)], pa.string()),
+                "status": pa.array([record.status], pa.string()),
+                "note": pa.array([record.note], pa.string()),
+                "pruned": pa.array([False], pa.bool_()),
+            }
+        ),
+    )
 
 
 def _count(table: ir.Table) -> int:

@@ -21,28 +21,45 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-import ibis
-import ibis.expr.types as ir
 import pyarrow as pa
 
 from salesintel.errors import UserInputError
+from salesintel.lazy import lazy
+
+ibis = lazy("ibis")
+ir = lazy("ibis.expr.types")
 
 #: column types an output may declare (the schema's names), and the Ibis type each is stored as
-TYPES = {"string": "string", "int": "int64", "float": "float64", "bool": "boolean", "timestamp": "timestamp",
-         "date": "date"}
+TYPES = {
+    "string": "string",
+    "int": "int64",
+    "float": "float64",
+    "bool": "boolean",
+    "timestamp": "timestamp",
+    "date": "date",
+}
 
 Result = dict[str, "ir.Table | pa.Table"]
 
 
 # -- parameters ----------------------------------------------------------------------------------------------
-def param(default: Any, help: str, *, choices: tuple | None = None, ge: float | None = None,
-          gt: float | None = None, le: float | None = None, label: str | None = None) -> Any:
+def param(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple | None = None,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    label: str | None = None,
+) -> Any:
     """A parameter field: its default, one line of help, and the values it may take.
 
     ``label`` is how the report says it in words ("a window of {} days"); by default the help text.
     """
-    return field(default=default, metadata={"help": help, "choices": choices, "ge": ge, "gt": gt, "le": le,
-                                            "label": label})
+    return field(
+        default=default, metadata={"help": help, "choices": choices, "ge": ge, "gt": gt, "le": le, "label": label}
+    )
 
 
 @dataclass(frozen=True)
@@ -69,7 +86,9 @@ class ParamSpec:
 class Params:
     """Base of every analysis's parameters: validated once, here, whoever builds them (CLI, API, tests)."""
 
-    as_of: date | None = param(None, "Analyse the data as of this date; later data is ignored (default: the last order).")
+    as_of: date | None = param(
+        None, "Analyse the data as of this date; later data is ignored (default: the last order)."
+    )
 
     analysis_name: typing.ClassVar[str] = "analysis"
 
@@ -84,8 +103,20 @@ class Params:
         for f in dataclasses.fields(cls):
             kind, optional = _unwrap(hints[f.name])
             m = f.metadata
-            out.append(ParamSpec(f.name, kind, optional, f.default, m.get("help", ""), m.get("choices"),
-                                 m.get("ge"), m.get("gt"), m.get("le"), m.get("label")))
+            out.append(
+                ParamSpec(
+                    f.name,
+                    kind,
+                    optional,
+                    f.default,
+                    m.get("help", ""),
+                    m.get("choices"),
+                    m.get("ge"),
+                    m.get("gt"),
+                    m.get("le"),
+                    m.get("label"),
+                )
+            )
         return out
 
     def as_dict(self) -> dict:
@@ -127,8 +158,13 @@ def _check_value(analysis: str, spec: ParamSpec, value: Any) -> None:
 
 
 def _type_words(kind: type) -> str:
-    return {int: "a whole number", float: "a number", bool: "true or false", str: "text",
-            date: "a date (YYYY-MM-DD)"}.get(kind, kind.__name__)
+    return {
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        str: "text",
+        date: "a date (YYYY-MM-DD)",
+    }.get(kind, kind.__name__)
 
 
 # -- outputs -------------------------------------------------------------------------------------------------

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import ibis
-import ibis.expr.types as ir
-
 from salesintel.errors import InsufficientData
+from salesintel.lazy import lazy
+
+ibis = lazy("ibis")
+ir = lazy("ibis.expr.types")
 
 
 def resolve_as_of(orders: ir.Table, as_of: date | None) -> date:
@@ -28,7 +29,9 @@ def resolve_as_of(orders: ir.Table, as_of: date | None) -> date:
 
 def orders_until(orders: ir.Table, as_of: date) -> ir.Table:
     """Orders placed on or before ``as_of`` (everything later is treated as not yet happened)."""
-    return orders.filter(orders.ordered_at < ibis.literal(datetime.combine(as_of + timedelta(days=1), datetime.min.time())))
+    return orders.filter(
+        orders.ordered_at < ibis.literal(datetime.combine(as_of + timedelta(days=1), datetime.min.time()))
+    )
 
 
 def days_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:

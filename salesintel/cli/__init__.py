@@ -15,7 +15,7 @@ import typer
 app = typer.Typer(
     name="salesintel",
     help="Sales and customer intelligence on your own data.\n\nExample: salesintel demo && salesintel show profiles"
-         "\n\nAdd --debug to any command to see the traceback of an unexpected error.",
+    "\n\nAdd --debug to any command to see the traceback of an unexpected error.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -59,8 +59,10 @@ def main() -> None:
             _say(f"error: {exc}")
             sys.exit(EXIT_USER_ERROR)
         text = str(exc).splitlines()[0] if str(exc) else ""
-        _say(f"error: {' '.join(sys.argv[1:2]) or 'salesintel'} failed: {type(exc).__name__}"
-             f"{': ' + text if text else ''}; run again with --debug for the traceback")
+        _say(
+            f"error: {' '.join(sys.argv[1:2]) or 'salesintel'} failed: {type(exc).__name__}"
+            f"{': ' + text if text else ''}; run again with --debug for the traceback"
+        )
         sys.exit(EXIT_UNEXPECTED)
 
 

@@ -11,15 +11,23 @@ import typer
 from salesintel.analyses import registry, results, runner
 from salesintel.analyses.spec import Analysis
 from salesintel.cli import app, fail_run
-from salesintel.cli.generated import (command_doc, param_options, param_values, reader_options, where_from,
-                                      with_signature)
+from salesintel.cli.generated import (
+    command_doc,
+    param_options,
+    param_values,
+    reader_options,
+    where_from,
+    with_signature,
+)
 from salesintel.cli.options import AsOf, Db, Format, Limit, check_format, parse_date
 from salesintel.cli.output import message, progress, render
 from salesintel.store import Store
 
-analyze_app = typer.Typer(help="Run analyses and keep their results as a new run (default: every analysis).\n\n"
-                          "Example: salesintel analyze --as-of 2025-06-30, salesintel analyze rules --window-days 90",
-                          rich_markup_mode=None)
+analyze_app = typer.Typer(
+    help="Run analyses and keep their results as a new run (default: every analysis).\n\n"
+    "Example: salesintel analyze --as-of 2025-06-30, salesintel analyze rules --window-days 90",
+    rich_markup_mode=None,
+)
 app.add_typer(analyze_app, name="analyze")
 
 
@@ -42,14 +50,23 @@ def _render_records(records: list[runner.RunRecord], fmt: str) -> None:
     for r in records:
         if r.status != "ok":
             message(f"{r.analysis}: {r.status}, {r.note}")
-    rows = [{"analysis": r.analysis, "status": r.status, "as_of": r.as_of, "seconds": round(r.seconds, 2),
-             "results": ", ".join(f"{k}: {v:,} rows" for k, v in r.row_counts.items()), "run_id": r.run_id}
-            for r in records]
+    rows = [
+        {
+            "analysis": r.analysis,
+            "status": r.status,
+            "as_of": r.as_of,
+            "seconds": round(r.seconds, 2),
+            "results": ", ".join(f"{k}: {v:,} rows" for k, v in r.row_counts.items()),
+            "run_id": r.run_id,
+        }
+        for r in records
+    ]
     render(pd.DataFrame(rows), fmt, title="Analyses")
 
 
 def _analysis_command(analysis: Analysis, *, keep: bool):
     """``salesintel NAME`` (compute and print; --save keeps it) or ``salesintel analyze NAME`` (keep)."""
+
     def command(**kwargs: Any) -> None:
         fmt = check_format(kwargs["fmt"])
         values = param_values(analysis, kwargs)
@@ -79,8 +96,14 @@ def _analysis_command(analysis: Analysis, *, keep: bool):
 def _save_option():
     import inspect
 
-    return inspect.Parameter("save", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
-        bool, typer.Option("--save", help="Keep this run's results (otherwise they are printed only).")])
+    return inspect.Parameter(
+        "save",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool, typer.Option("--save", help="Keep this run's results (otherwise they are printed only).")
+        ],
+    )
 
 
 def _print(store: Store, table, output, fmt: str, limit: int, title: str) -> None:
@@ -107,7 +130,9 @@ _register_analysis_commands()
 def show(
     name: Annotated[str, typer.Argument(help="A registered analysis (salesintel list).")],
     result: Annotated[Optional[str], typer.Option(help="Which result of the analysis (default: its main one).")] = None,
-    run: Annotated[Optional[str], typer.Option("--run", help="A kept run (salesintel runs NAME); default the latest.")] = None,
+    run: Annotated[
+        Optional[str], typer.Option("--run", help="A kept run (salesintel runs NAME); default the latest.")
+    ] = None,
     where: Annotated[Optional[list[str]], typer.Option(help="Only rows where COLUMN=VALUE (repeat for more).")] = None,
     order_by: Annotated[Optional[str], typer.Option(help="Sort by this column (-column for descending).")] = None,
     limit: Limit = 20,
@@ -122,8 +147,9 @@ def show(
     analysis = registry.get(name.replace("-", "_"))
     output = analysis.output(result)
     store = Store.open(db, create=False)
-    table = results.read(store, analysis.name, result or analysis.main, run_id=run,
-                         where=where_from({"where": where}), order_by=order_by)
+    table = results.read(
+        store, analysis.name, result or analysis.main, run_id=run, where=where_from({"where": where}), order_by=order_by
+    )
     _print(store, table, output, fmt, limit, analysis.title)
 
 
@@ -151,8 +177,15 @@ def list_analyses(fmt: Format = "table") -> None:
     """
     import pandas as pd
 
-    rows = [{"analysis": n, "title": registry.get(n).title, "question": registry.get(n).question,
-             "results": ", ".join(registry.get(n).outputs)} for n in registry.names()]
+    rows = [
+        {
+            "analysis": n,
+            "title": registry.get(n).title,
+            "question": registry.get(n).question,
+            "results": ", ".join(registry.get(n).outputs),
+        }
+        for n in registry.names()
+    ]
     render(pd.DataFrame(rows), check_format(fmt), title="Analyses")
 
 

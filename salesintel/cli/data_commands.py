@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
-import pandas as pd
 import typer
 
 from salesintel import schema
@@ -13,7 +12,10 @@ from salesintel.cli import app
 from salesintel.cli.options import Db, Format, check_format
 from salesintel.cli.output import message, progress, render
 from salesintel.errors import NothingLoaded, TooManyRejects, UserInputError
+from salesintel.lazy import lazy
 from salesintel.store import Store
+
+pd = lazy("pandas")
 
 
 @app.command()
@@ -21,10 +23,16 @@ def load(
     table: Annotated[str, typer.Argument(help="Target table, or 'all' for every table a --mapping names.")],
     paths: Annotated[list[Path], typer.Argument(help="CSV, Parquet or JSON-lines files (.gz too).")],
     mapping: Annotated[Optional[Path], typer.Option(help="YAML mapping of source columns to canonical ones.")] = None,
-    source_format: Annotated[Optional[str], typer.Option("--source-format", help="csv, tsv, whitespace, parquet or json (default: by extension).")] = None,
+    source_format: Annotated[
+        Optional[str],
+        typer.Option("--source-format", help="csv, tsv, whitespace, parquet or json (default: by extension)."),
+    ] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of the file.")] = "utf-8",
     delimiter: Annotated[Optional[str], typer.Option(help="CSV field delimiter.")] = None,
-    max_reject_rate: Annotated[Optional[float], typer.Option(help="Fail (store nothing) when more than this share of rows is refused, e.g. 0.05.")] = None,
+    max_reject_rate: Annotated[
+        Optional[float],
+        typer.Option(help="Fail (store nothing) when more than this share of rows is refused, e.g. 0.05."),
+    ] = None,
     db: Db = None,
     fmt: Format = "table",
 ) -> None:
@@ -45,8 +53,9 @@ def load(
         for path in paths:
             bar.describe(f"loading {path.name}")
             try:
-                reports += load_file(store, path, table=target, mapping=mapping, source=options,
-                                     max_reject_rate=max_reject_rate)
+                reports += load_file(
+                    store, path, table=target, mapping=mapping, source=options, max_reject_rate=max_reject_rate
+                )
             except (NothingLoaded, TooManyRejects) as exc:
                 failures.append(exc)
                 message(f"error: {exc}")
@@ -54,8 +63,20 @@ def load(
     if reports:
         render(pd.DataFrame([r.as_row() for r in reports]), fmt, title="Loaded")
         for r in reports:
+            if r.attributes:
+                kept = ", ".join(f"{name} ({type_})" for name, type_ in r.attributes.items())
+                message(f"note: {r.table}: kept {kept} as custom attributes (salesintel schema --db lists them)")
+            if r.dropped:
+                message(f"note: {r.table}: left out {', '.join(r.dropped)}, as the mapping says (drop:)")
+            if r.ignored:
+                message(
+                    f"note: {r.table} has no place for the columns {', '.join(r.ignored)}; they were not stored "
+                    f"(only customers, products and opportunities keep custom attributes)"
+                )
             for col, n in r.orphans.items():
-                message(f"note: {n} {r.table} rows reference a {col} that is not loaded yet (kept; see salesintel check)")
+                message(
+                    f"note: {n} {r.table} rows reference a {col} that is not loaded yet (kept; see salesintel check)"
+                )
     if failures:
         raise typer.Exit(2)
 
@@ -63,8 +84,10 @@ def load(
 @app.command()
 def export(
     table: Annotated[str, typer.Argument(help="Any table: canonical, rejects, tasks, models or a result_* table.")],
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="File to write; - for standard output "
-                                                  "(the default when output is piped).")] = None,
+    output: Annotated[
+        Optional[str],
+        typer.Option("--output", "-o", help="File to write; - for standard output (the default when output is piped)."),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv, parquet, json (one array) or jsonl.")] = "csv",
     db: Db = None,
 ) -> None:
@@ -102,19 +125,51 @@ def check(db: Db = None, fmt: Format = "table") -> None:
 @app.command("schema")
 def schema_command(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/schema.md.")] = False,
+    db: Annotated[Optional[str], typer.Option("--db", help="Also list this database's custom attributes.")] = None,
     fmt: Format = "table",
 ) -> None:
-    """Show the canonical data model (13 tables) and the system tables.
+    """Show the canonical data model (13 tables) and, with --db, the custom attributes your files added.
 
     Example: salesintel schema --markdown > docs/schema.md
     """
     if markdown:
         typer.echo(schema.markdown())
         return
-    rows = [{"table": t.name, "column": c.name, "type": c.type, "required": c.required,
-             "allowed": ", ".join(c.allowed or ()), "description": c.description}
-            for t in schema.CANONICAL for c in t.columns]
+    rows = [
+        {
+            "table": t.name,
+            "column": c.name,
+            "type": c.type,
+            "required": c.required,
+            "allowed": ", ".join(c.allowed or ()),
+            "description": c.description,
+        }
+        for t in schema.CANONICAL
+        for c in t.columns
+    ]
+    if db is not None or _default_db_exists():
+        from salesintel.ingest.attributes import listed
+
+        extra = listed(Store.open(db, create=False)).execute()
+        rows += [
+            {
+                "table": a.table_name,
+                "column": a.column_name,
+                "type": a.type,
+                "required": False,
+                "allowed": "",
+                "description": f"custom attribute, from column {a.source_column!r} of {Path(a.source_file).name}",
+            }
+            for a in extra.itertuples()
+        ]
     render(pd.DataFrame(rows), check_format(fmt), title="Canonical tables")
+
+
+def _default_db_exists() -> bool:
+    from salesintel.config import database_url
+
+    url = database_url(None)
+    return "://" not in url and Path(url).exists()
 
 
 @app.command()
@@ -132,8 +187,12 @@ def tables(db: Db = None, fmt: Format = "table") -> None:
 def demo(
     customers: Annotated[int, typer.Option(help="About how many customers and prospects.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same company.")] = 42,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Where to write the CSV files (default: beside the database).")] = None,
-    report: Annotated[Optional[Path], typer.Option(help="Where to write the HTML report (default: beside the database).")] = None,
+    data_dir: Annotated[
+        Optional[Path], typer.Option(help="Where to write the CSV files (default: beside the database).")
+    ] = None,
+    report: Annotated[
+        Optional[Path], typer.Option(help="Where to write the HTML report (default: beside the database).")
+    ] = None,
     db: Db = None,
 ) -> None:
     """Generate the demo company, load it, run every analysis and write the report.

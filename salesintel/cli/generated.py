@@ -28,8 +28,11 @@ def param_options(analysis: Analysis) -> list[inspect.Parameter]:
         default = spec.default.isoformat() if isinstance(spec.default, date) else spec.default
         decls = [f"{spec.option}/--no-{spec.option[2:]}"] if spec.type is bool else [spec.option]
         option = typer.Option(*decls, help=_help(spec), show_default=spec.default is not None)
-        out.append(inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                     annotation=Annotated[hint, option]))
+        out.append(
+            inspect.Parameter(
+                spec.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[hint, option]
+            )
+        )
     return out
 
 
@@ -37,8 +40,11 @@ def _help(spec: ParamSpec) -> str:
     text = spec.help
     if spec.choices:
         text += f" One of: {', '.join(map(str, spec.choices))}."
-    bounds = [f">= {spec.ge:g}" if spec.ge is not None else "", f"> {spec.gt:g}" if spec.gt is not None else "",
-              f"<= {spec.le:g}" if spec.le is not None else ""]
+    bounds = [
+        f">= {spec.ge:g}" if spec.ge is not None else "",
+        f"> {spec.gt:g}" if spec.gt is not None else "",
+        f"<= {spec.le:g}" if spec.le is not None else "",
+    ]
     if any(bounds):
         text += f" ({', '.join(b for b in bounds if b)})"
     if spec.type is date:
@@ -62,19 +68,45 @@ def reader_options(analysis: Analysis) -> list[inspect.Parameter]:
     kw = inspect.Parameter.KEYWORD_ONLY
     results = ", ".join(analysis.outputs)
     opts = [
-        inspect.Parameter("result", kw, default=None, annotation=Annotated[Optional[str], typer.Option(
-            help=f"Which result to print: {results} (default {analysis.main}).")]),
-        inspect.Parameter("where", kw, default=None, annotation=Annotated[Optional[list[str]], typer.Option(
-            help="Only rows where COLUMN=VALUE (repeat for more).")]),
-        inspect.Parameter("order_by", kw, default=None, annotation=Annotated[Optional[str], typer.Option(
-            help="Sort by this column (-column for descending); default: the result's own order.")]),
+        inspect.Parameter(
+            "result",
+            kw,
+            default=None,
+            annotation=Annotated[
+                Optional[str], typer.Option(help=f"Which result to print: {results} (default {analysis.main}).")
+            ],
+        ),
+        inspect.Parameter(
+            "where",
+            kw,
+            default=None,
+            annotation=Annotated[
+                Optional[list[str]], typer.Option(help="Only rows where COLUMN=VALUE (repeat for more).")
+            ],
+        ),
+        inspect.Parameter(
+            "order_by",
+            kw,
+            default=None,
+            annotation=Annotated[
+                Optional[str],
+                typer.Option(help="Sort by this column (-column for descending); default: the result's own order."),
+            ],
+        ),
         inspect.Parameter("limit", kw, default=30, annotation=Limit),
         inspect.Parameter("fmt", kw, default="table", annotation=Format),
         inspect.Parameter("db", kw, default=None, annotation=Db),
     ]
     if any(o.person_key == "customer_id" for o in analysis.outputs.values()):
-        opts.insert(1, inspect.Parameter("customer", kw, default=None, annotation=Annotated[
-            Optional[str], typer.Option(help="Only this customer's rows.")]))
+        opts.insert(
+            1,
+            inspect.Parameter(
+                "customer",
+                kw,
+                default=None,
+                annotation=Annotated[Optional[str], typer.Option(help="Only this customer's rows.")],
+            ),
+        )
     return opts
 
 
@@ -106,5 +138,13 @@ def command_doc(analysis: Analysis, example: str) -> str:
     return f"{analysis.title}: {analysis.question}\n\nResults: {outputs}.\n\nExample: {example}"
 
 
-__all__ = ["FORMATS", "check_format", "command_doc", "param_options", "param_values", "reader_options",
-           "where_from", "with_signature"]
+__all__ = [
+    "FORMATS",
+    "check_format",
+    "command_doc",
+    "param_options",
+    "param_values",
+    "reader_options",
+    "where_from",
+    "with_signature",
+]

@@ -10,11 +10,19 @@ import typer
 from salesintel.config import ENV_DB
 from salesintel.errors import UserInputError
 
-Db = Annotated[Optional[str], typer.Option("--db", help=f"Database URL or .duckdb path (default ${ENV_DB} or ./salesintel.duckdb).",
-                                           show_default=False)]
+Db = Annotated[
+    Optional[str],
+    typer.Option(
+        "--db", help=f"Database URL or .duckdb path (default ${ENV_DB} or ./salesintel.duckdb).", show_default=False
+    ),
+]
 FORMATS = ("table", "csv", "json", "jsonl")
-Format = Annotated[str, typer.Option("--format", "-f", help="Output: table, csv, json (one array) or jsonl (a record a line).")]
-AsOf = Annotated[Optional[str], typer.Option("--as-of", help="Analyse the data as of this date (YYYY-MM-DD); later data is ignored.")]
+Format = Annotated[
+    str, typer.Option("--format", "-f", help="Output: table, csv, json (one array) or jsonl (a record a line).")
+]
+AsOf = Annotated[
+    Optional[str], typer.Option("--as-of", help="Analyse the data as of this date (YYYY-MM-DD); later data is ignored.")
+]
 Limit = Annotated[int, typer.Option("--limit", "-n", help="Rows to print in table format.")]
 
 

@@ -8,10 +8,13 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from salesintel.lazy import lazy
+
+pd = lazy("pandas")
 
 stdout = Console(width=None if sys.stdout.isatty() else 200)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -58,8 +61,15 @@ def message(text: str) -> None:
 @contextmanager
 def progress(description: str, total: int) -> Iterator:
     """A progress bar on stderr, silent when stderr is not a terminal."""
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TimeElapsedColumn(), console=stderr, disable=not stderr.is_terminal, transient=True)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=stderr,
+        disable=not stderr.is_terminal,
+        transient=True,
+    )
     with bar:
         task = bar.add_task(description, total=total)
 

@@ -12,8 +12,9 @@ from salesintel.cli.options import AsOf, Db, Format, Limit, check_format, parse_
 from salesintel.cli.output import message, render
 from salesintel.store import Store
 
-tasks_app = typer.Typer(help="The win-back worklist: list tasks, record outcomes, export a call list.",
-                        rich_markup_mode=None)
+tasks_app = typer.Typer(
+    help="The win-back worklist: list tasks, record outcomes, export a call list.", rich_markup_mode=None
+)
 app.add_typer(tasks_app, name="tasks")
 
 
@@ -33,8 +34,13 @@ def winback(
     """
     from salesintel.tasks import assign_winback
 
-    created = assign_winback(Store.open(db, create=False), as_of=parse_date(as_of), due_days=due_days,
-                             window_days=window_days, min_drop=min_drop)
+    created = assign_winback(
+        Store.open(db, create=False),
+        as_of=parse_date(as_of),
+        due_days=due_days,
+        window_days=window_days,
+        min_drop=min_drop,
+    )
     message(f"{created.created:,} tasks created; {created.already_open:,} customers already had an open task")
 
 
@@ -43,7 +49,9 @@ def tasks(
     ctx: typer.Context,
     rep: Annotated[Optional[str], typer.Option(help="Only this rep's tasks.")] = None,
     status: Annotated[Optional[str], typer.Option(help="open, done or skipped.")] = None,
-    export: Annotated[Optional[Path], typer.Option("--export", help="Write the open call list (.csv, .parquet, .json).")] = None,
+    export: Annotated[
+        Optional[Path], typer.Option("--export", help="Write the open call list (.csv, .parquet, .json).")
+    ] = None,
     limit: Limit = 30,
     db: Db = None,
     fmt: Format = "table",

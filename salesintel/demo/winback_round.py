@@ -8,7 +8,7 @@ customers are ``no_answer``. The orders are the demo's own: nothing is added to 
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import numpy as np
 

@@ -4,7 +4,12 @@ Example:
     >>> from salesintel.store import Store
     >>> from salesintel.ingest import load_file
     >>> store = Store.open("duckdb://:memory:")
-    >>> # reports = load_file(store, Path("orders.csv"), table="orders")
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "customers.csv"
+    >>> _ = path.write_text("customer_id,name,job,balance\nC1,Ann,baker,12.5\nC2,Bo,,x\n")
+    >>> [report] = load_file(store, path, table="customers")
+    >>> report.inserted, report.attributes
+    (2, {'job': 'string', 'balance': 'string'})
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ import ibis.expr.types as ir
 
 from salesintel import schema
 from salesintel.errors import NothingLoaded, TooManyRejects, UnreadableFile
+from salesintel.ingest import attributes
 from salesintel.ingest import validate as v
-from salesintel.ingest.mapping import Mapping, TableMapping, apply, identity, load_mapping
+from salesintel.ingest.mapping import TableMapping, apply, identity, load_mapping
 from salesintel.ingest.read import LINE, SourceOptions, read_source
 from salesintel.store import Store, now_utc, table_name
 from salesintel.store.staging import staging_backend
@@ -38,6 +44,9 @@ class LoadReport:
     rejected: int = 0
     merged: int = 0  # repeated keys folded into one row where the mapping says they are expected
     orphans: dict[str, int] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)  # custom attribute -> type, kept
+    dropped: list[str] = field(default_factory=list)  # source columns the mapping leaves out on purpose
+    ignored: list[str] = field(default_factory=list)  # source columns this table has no place for
 
     @property
     def stored(self) -> int:
@@ -48,9 +57,17 @@ class LoadReport:
         return self.rejected / self.rows_read if self.rows_read else 0.0
 
     def as_row(self) -> dict:
-        return {"table": self.table, "file": Path(self.source_file).name, "read": self.rows_read,
-                "inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
-                "rejected": self.rejected, "merged": self.merged, "orphans": sum(self.orphans.values())}
+        return {
+            "table": self.table,
+            "file": Path(self.source_file).name,
+            "read": self.rows_read,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "merged": self.merged,
+            "orphans": sum(self.orphans.values()),
+        }
 
 
 def load_file(
@@ -68,7 +85,9 @@ def load_file(
     refused rows exceeds ``max_reject_rate`` (then nothing is stored, but the rejects are kept for review).
     """
     path = Path(path)
-    plan = load_mapping(mapping, table, source) if mapping else identity(_required_table(table), source or SourceOptions())
+    plan = (
+        load_mapping(mapping, table, source) if mapping else identity(_required_table(table), source or SourceOptions())
+    )
     arrow = read_source(path, plan.source)
     staging = staging_backend(store)
     src = ibis.memtable(arrow)  # the engine scans the Arrow data in place, no copy
@@ -81,22 +100,40 @@ def _required_table(table: str | None) -> str:
     return table
 
 
-def _load_table(store: Store, staging, src: ir.Table, tm: TableMapping, path: Path,
-                max_reject_rate: float | None) -> LoadReport:
-    target = schema.get(tm.table)
-    report = LoadReport(target.name, str(path.resolve()))
-    mapped = apply(tm, src, path.name)
+def _load_table(
+    store: Store, staging, src: ir.Table, tm: TableMapping, path: Path, max_reject_rate: float | None
+) -> LoadReport:
+    canonical = schema.get(tm.table)
+    report = LoadReport(canonical.name, str(path.resolve()))
+    extra = attributes.plan(
+        store,
+        src,
+        canonical,
+        used=tm.used_columns(list(src.columns)),
+        passthrough=tm.passthrough,
+        declared=tm.attributes,
+        drop=tm.drop,
+    )
+    report.attributes = {name: type_ for name, (_, type_) in extra.columns.items()}
+    report.dropped, report.ignored = extra.dropped, extra.ignored
+    target = extra.extended(canonical)
+    mapped = apply(tm, src, path.name, {name: source for name, (source, _) in extra.columns.items()})
     missing = v.missing_required(mapped.columns, target)
     if missing:
         found = ", ".join(c for c in src.columns if c != LINE)
-        raise UnreadableFile(f"{path.name} has no column {', '.join(missing)}, which {target.name} requires "
-                             f"(columns found: {found}); rename it in the file or with --mapping")
+        raise UnreadableFile(
+            f"{path.name} has no column {', '.join(missing)}, which {target.name} requires "
+            f"(columns found: {found}); rename it in the file or with --mapping"
+        )
     full = _with_last(v.validated(mapped, target), target)
     slim = full.select([c for c in full.columns if not c.startswith(v.TEXT)])  # text is re-read for rejects only
     checked = staging.create_table(f"_chk_{uuid.uuid4().hex[:10]}", obj=slim, temp=True)
     try:
-        tally = checked.aggregate(rows=checked.count(), bad=checked.__bad.sum(),
-                                  superseded=(~checked.__bad & (checked[LINE] < checked.__last)).sum()).execute()
+        tally = checked.aggregate(
+            rows=checked.count(),
+            bad=checked.__bad.sum(),
+            superseded=(~checked.__bad & (checked[LINE] < checked.__last)).sum(),
+        ).execute()
         report.rows_read = int(tally.rows.iloc[0])
         if report.rows_read == 0:
             raise NothingLoaded(f"{path.name} has no rows to load")
@@ -105,12 +142,17 @@ def _load_table(store: Store, staging, src: ir.Table, tm: TableMapping, path: Pa
         _record_rejects(store, rejects, target.name, report.source_file)
         report.rejected = int(rejects.line.nunique().execute()) if rejects is not None else 0
         if report.rejected == report.rows_read:
-            raise NothingLoaded(f"none of the {report.rows_read} rows of {path.name} could be loaded into "
-                                f"{target.name}; see salesintel export rejects")
+            raise NothingLoaded(
+                f"none of the {report.rows_read} rows of {path.name} could be loaded into "
+                f"{target.name}; see salesintel export rejects"
+            )
         if max_reject_rate is not None and report.reject_rate > max_reject_rate:
-            raise TooManyRejects(f"{report.rejected} of {report.rows_read} rows of {path.name} were refused "
-                                 f"({report.reject_rate:.1%} > --max-reject-rate {max_reject_rate:.1%}); nothing "
-                                 f"was stored; see salesintel export rejects")
+            raise TooManyRejects(
+                f"{report.rejected} of {report.rows_read} rows of {path.name} were refused "
+                f"({report.reject_rate:.1%} > --max-reject-rate {max_reject_rate:.1%}); nothing "
+                f"was stored; see salesintel export rejects"
+            )
+        attributes.add_to_store(store, target.name, extra, report.source_file)
         _store_good(store, staging, good, target, report)
     finally:
         staging.drop_table(table_name(checked), force=True)
@@ -128,8 +170,14 @@ def _with_last(checked: ir.Table, target: schema.Table) -> ir.Table:
     return checked.mutate(__last=valid_line.max().over(group_by=[checked[k] for k in target.key]))
 
 
-def _split(checked: ir.Table, mapped: ir.Table, target: schema.Table, tm: TableMapping,
-           report: LoadReport, any_bad: bool = True) -> tuple[ir.Table, ir.Table | None]:
+def _split(
+    checked: ir.Table,
+    mapped: ir.Table,
+    target: schema.Table,
+    tm: TableMapping,
+    report: LoadReport,
+    any_bad: bool = True,
+) -> tuple[ir.Table, ir.Table | None]:
     """(rows to store, rejects) - rejects carry one row per problem; a key repeated in the file: last row wins."""
     problems = v.problem_columns(checked)
     texts = mapped.select(LINE, **{v.text_column(c): mapped[c].cast("string") for c in mapped.columns if c != LINE})
@@ -144,22 +192,30 @@ def _split(checked: ir.Table, mapped: ir.Table, target: schema.Table, tm: TableM
         report.merged = int(superseded.count().execute())
     else:
         key_text = ibis.literal(", ").join([superseded[k].cast("string") for k in target.key])
-        parts.append(superseded.select(
-            line=superseded[LINE], column_name=ibis.literal(",".join(target.key)), value=key_text,
-            reason=ibis.literal("superseded by line ") + superseded.__last.cast("string"),
-            record=v.raw_record(superseded)))
+        parts.append(
+            superseded.select(
+                line=superseded[LINE],
+                column_name=ibis.literal(",".join(target.key)),
+                value=key_text,
+                reason=ibis.literal("superseded by line ") + superseded.__last.cast("string"),
+                record=v.raw_record(superseded),
+            )
+        )
     rejects = ibis.union(*parts) if parts else None
     return good.select(target.names), rejects
 
 
 def _problem_rejects(bad_rows: ir.Table, problem: str) -> ir.Table:
-    column = problem[len(v.PROBLEM):]
+    column = problem[len(v.PROBLEM) :]
     text = v.text_column(column)
     rows = bad_rows.filter(bad_rows[problem].notnull())
     return rows.select(
-        line=rows[LINE], column_name=ibis.literal(column),
+        line=rows[LINE],
+        column_name=ibis.literal(column),
         value=rows[text] if text in rows.columns else ibis.null("string"),
-        reason=rows[problem], record=v.raw_record(rows))
+        reason=rows[problem],
+        record=v.raw_record(rows),
+    )
 
 
 def _record_rejects(store: Store, rejects: ir.Table | None, table: str, source_file: str) -> None:
@@ -167,8 +223,9 @@ def _record_rejects(store: Store, rejects: ir.Table | None, table: str, source_f
     store.delete_where("rejects", table_name=table, source_file=source_file)
     if rejects is None:
         return
-    rows = rejects.mutate(table_name=ibis.literal(table), source_file=ibis.literal(source_file),
-                          rejected_at=ibis.literal(now_utc()))
+    rows = rejects.mutate(
+        table_name=ibis.literal(table), source_file=ibis.literal(source_file), rejected_at=ibis.literal(now_utc())
+    )
     arrow = rows.to_pyarrow()
     if arrow.num_rows:
         store.append("rejects", arrow)
@@ -199,9 +256,22 @@ def _orphans(store: Store, staged: ir.Table, target: schema.Table) -> dict[str, 
 
 
 def _record_load(store: Store, report: LoadReport) -> None:
-    store.append("loads", ibis.memtable([{
-        "load_id": uuid.uuid4().hex, "table_name": report.table, "source_file": report.source_file,
-        "loaded_at": now_utc(), "rows_read": report.rows_read, "inserted": report.inserted,
-        "updated": report.updated, "unchanged": report.unchanged, "rejected": report.rejected,
-        "orphans": sum(report.orphans.values()),
-    }]).to_pyarrow())
+    store.append(
+        "loads",
+        ibis.memtable(
+            [
+                {
+                    "load_id": uuid.uuid4().hex,
+                    "table_name": report.table,
+                    "source_file": report.source_file,
+                    "loaded_at": now_utc(),
+                    "rows_read": report.rows_read,
+                    "inserted": report.inserted,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "rejected": report.rejected,
+                    "orphans": sum(report.orphans.values()),
+                }
+            ]
+        ).to_pyarrow(),
+    )

@@ -42,6 +42,8 @@ from salesintel.ingest.read import LINE, SourceOptions
 from salesintel.store.staging import try_strptime
 
 _KINDS = ("column", "constant", "concat", "multiply", "sequence_within")
+# an order-lines file without a line column: lines numbered 1, 2, ... within each order, in file order
+_LINES_WITHIN_ORDER = {"sequence_within": ["order_id"], "unless_present": "line"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,19 @@ class TableMapping:
     columns: dict[str, Any] = field(default_factory=dict)
     passthrough: bool = True  # source columns already named canonically are kept
     merge_repeated_keys: bool = False
+    attributes: dict[str, str] = field(default_factory=dict)  # source column -> declared type of a custom attribute
+    drop: tuple[str, ...] = ()  # source columns left out on purpose
+
+    def used_columns(self, source_columns: list[str]) -> set[str]:
+        """The source columns this mapping reads for canonical columns."""
+        target = schema.get(self.table)
+        used = {c for c in target.names if c in source_columns} if self.passthrough else set()
+        for spec in self.columns.values():
+            spec = {"column": spec} if isinstance(spec, str) else spec
+            for kind in ("column", "concat", "multiply", "sequence_within"):
+                value = spec.get(kind) if isinstance(spec, dict) else None
+                used |= {value} if isinstance(value, str) else set(value or [])
+        return used
 
 
 @dataclass(frozen=True)
@@ -64,7 +79,9 @@ class Mapping:
 
 def identity(table: str, source: SourceOptions = SourceOptions()) -> Mapping:
     """The mapping used without --mapping: the file's columns already have canonical names."""
-    return Mapping(source, (TableMapping(schema.get(table).name),))
+    name = schema.get(table).name
+    columns = {"line": dict(_LINES_WITHIN_ORDER)} if name == "orders" else {}
+    return Mapping(source, (TableMapping(name, columns),))
 
 
 def load_mapping(path: Path, table: str | None, overrides: SourceOptions | None = None) -> Mapping:
@@ -120,14 +137,40 @@ def _table_mapping(name: str, body: dict) -> TableMapping:
     merge = body.get("repeated_keys", "reject")
     if merge not in ("reject", "merge"):
         raise MappingError(f"repeated_keys for {name} must be 'reject' or 'merge', not {merge!r}")
-    return TableMapping(name, dict(columns), passthrough=False, merge_repeated_keys=merge == "merge")
+    return TableMapping(
+        name,
+        dict(columns),
+        passthrough=False,
+        merge_repeated_keys=merge == "merge",
+        attributes=_attributes(body),
+        drop=_drop(body),
+    )
+
+
+def _attributes(body: dict) -> dict[str, str]:
+    attributes = body.get("attributes") or {}
+    if isinstance(attributes, list):
+        attributes = {c: None for c in attributes}
+    if not isinstance(attributes, dict):
+        raise MappingError("attributes must map source columns to a type (string, int, float, bool, timestamp, date)")
+    return {str(k): (str(v) if v is not None else None) for k, v in attributes.items()}
+
+
+def _drop(body: dict) -> tuple[str, ...]:
+    drop = body.get("drop") or []
+    if not isinstance(drop, list):
+        raise MappingError("drop must be a list of source columns to leave out")
+    return tuple(str(c) for c in drop)
 
 
 def _short_form(name: str, spec: dict) -> TableMapping:
-    known = {"rename", "constants", "dates", "values", "defaults", "source", "repeated_keys"}
+    known = {"rename", "constants", "dates", "values", "defaults", "source", "repeated_keys", "attributes", "drop"}
     unknown = sorted(set(spec) - known)
     if unknown:
-        raise MappingError(f"unknown mapping keys: {', '.join(unknown)}; use rename, constants, dates, values, defaults")
+        raise MappingError(
+            f"unknown mapping keys: {', '.join(unknown)}; use rename, constants, dates, values, "
+            f"defaults, attributes, drop"
+        )
     columns: dict[str, Any] = {}
     for src, dst in (spec.get("rename") or {}).items():
         columns[dst] = {"column": src}
@@ -136,32 +179,66 @@ def _short_form(name: str, spec: dict) -> TableMapping:
     for key, option in (("dates", "date_format"), ("values", "values"), ("defaults", "default")):
         for dst, value in (spec.get(key) or {}).items():
             columns.setdefault(dst, {"column": dst})[option] = value
-    body = {"columns": columns, "repeated_keys": spec.get("repeated_keys", "reject")}
+    if name == "orders" and "line" not in columns:
+        # no line column mapped: number the lines within each order in file order, rather than letting the
+        # second line of an order replace the first as a repeated key (a file with a line column keeps it)
+        columns["line"] = {
+            **_LINES_WITHIN_ORDER,
+            "sequence_within": [columns.get("order_id", {}).get("column", "order_id")],
+        }
+    body = {
+        "columns": columns,
+        "repeated_keys": spec.get("repeated_keys", "reject"),
+        "attributes": spec.get("attributes"),
+        "drop": spec.get("drop"),
+    }
     mapped = _table_mapping(name, body)
-    return TableMapping(name, mapped.columns, passthrough=True, merge_repeated_keys=mapped.merge_repeated_keys)
+    return TableMapping(
+        name,
+        mapped.columns,
+        passthrough=True,
+        merge_repeated_keys=mapped.merge_repeated_keys,
+        attributes=mapped.attributes,
+        drop=mapped.drop,
+    )
 
 
-def apply(mapping: TableMapping, src: ir.Table, source_name: str) -> ir.Table:
-    """The source as the target table's columns (all text) plus ``__line``, ready for validation."""
+def apply(mapping: TableMapping, src: ir.Table, source_name: str, attributes: dict[str, str] | None = None) -> ir.Table:
+    """The source as the target table's columns (all text) plus ``__line``, ready for validation;
+    ``attributes`` maps custom attribute names to the source columns they come from."""
     target = schema.get(mapping.table)
     exprs: dict[str, ir.Value] = {}
     if mapping.passthrough:
         exprs.update({c: src[c] for c in target.names if c in src.columns})
     for dst, spec in mapping.columns.items():
+        if isinstance(spec, dict) and spec.get("unless_present") in src.columns:
+            continue  # the file has this column itself
+        if (
+            isinstance(spec, dict)
+            and "sequence_within" in spec
+            and not set(spec["sequence_within"]) <= set(src.columns)
+        ):
+            continue  # no order id to number within: validation names the missing required column
         exprs[dst] = _column(spec, src, source_name).cast("string")
+    for name, column in (attributes or {}).items():
+        exprs[name] = src[column].cast("string")
     return src.select(**exprs, **{LINE: src[LINE]})
 
 
 def _column(spec: Any, src: ir.Table, source_name: str) -> ir.Value:
     if isinstance(spec, str):
         spec = {"column": spec}
+    if isinstance(spec, dict):
+        spec = {k: v for k, v in spec.items() if k != "unless_present"}
     if not isinstance(spec, dict) or sum(k in spec for k in _KINDS) != 1:
         raise MappingError(f"column spec {spec!r} must name exactly one of: {', '.join(_KINDS)}")
 
     def col(name: str) -> ir.StringValue:
         if name not in src.columns:
             have = ", ".join(c for c in src.columns if c != LINE)
-            raise MappingError(f"the mapping refers to column {name!r}, which {source_name} does not have; it has: {have}")
+            raise MappingError(
+                f"the mapping refers to column {name!r}, which {source_name} does not have; it has: {have}"
+            )
         return src[name].cast("string")
 
     if "column" in spec:

@@ -46,10 +46,20 @@ def detect_format(path: Path, explicit: str | None = None) -> str:
         return fmt
     suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
     ext = suffixes[-1].lstrip(".") if suffixes else ""
-    guessed = {"csv": "csv", "tsv": "tsv", "txt": "whitespace", "parquet": "parquet", "pq": "parquet",
-               "json": "json", "jsonl": "json", "ndjson": "json"}.get(ext)
+    guessed = {
+        "csv": "csv",
+        "tsv": "tsv",
+        "txt": "whitespace",
+        "parquet": "parquet",
+        "pq": "parquet",
+        "json": "json",
+        "jsonl": "json",
+        "ndjson": "json",
+    }.get(ext)
     if not guessed:
-        raise UnreadableFile(f"cannot tell the format of {path.name} from its extension; pass --format csv|parquet|json")
+        raise UnreadableFile(
+            f"cannot tell the format of {path.name} from its extension; pass --source-format csv|parquet|json"
+        )
     return guessed
 
 
@@ -78,12 +88,15 @@ def read_source(path: Path, options: SourceOptions = SourceOptions()) -> pa.Tabl
     except UnreadableFile:
         raise
     except UnicodeDecodeError as exc:
-        raise UnreadableFile(f"{path.name} is not {options.encoding} text (byte {exc.object[exc.start:exc.start + 1]!r} "
-                             f"at position {exc.start}); pass --encoding latin-1 or re-save it as UTF-8") from None
+        raise UnreadableFile(
+            f"{path.name} is not {options.encoding} text (byte {exc.object[exc.start : exc.start + 1]!r} "
+            f"at position {exc.start}); pass --encoding latin-1 or re-save it as UTF-8"
+        ) from None
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc) or "utf8" in str(exc).lower():
-            raise UnreadableFile(f"{path.name} is not {options.encoding} text; pass --encoding latin-1 or re-save it "
-                                 "as UTF-8") from None
+            raise UnreadableFile(
+                f"{path.name} is not {options.encoding} text; pass --encoding latin-1 or re-save it as UTF-8"
+            ) from None
         raise UnreadableFile(f"{path.name} cannot be read as {fmt}: {_first_line(exc)}") from None
     except (pa.ArrowTypeError, OSError, csv.Error, ValueError) as exc:
         raise UnreadableFile(f"{path.name} cannot be read as {fmt}: {_first_line(exc)}") from None
@@ -120,9 +133,13 @@ def _is_gzip(path: Path) -> bool:
 def _utf8_bytes(path: Path, encoding: str) -> pa.Buffer | bytes:
     """The file's bytes as UTF-8, decompressed; decoding errors surface as UnicodeDecodeError."""
     data = gzip.open(path, "rb").read() if _is_gzip(path) else path.read_bytes()
-    if b"\x00" in data[:4096]:
-        raise UnreadableFile(f"{path.name} looks binary, not text; is it a Parquet or Excel file? pass --format")
-    if encoding.lower().replace("-", "") in ("utf8", "utf8sig"):
+    utf8 = encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+    if utf8 and b"\x00" in data[:4096]:  # NUL bytes are normal in UTF-16: check only what should be UTF-8
+        raise UnreadableFile(
+            f"{path.name} looks binary, not text; is it a Parquet or Excel file? "
+            f"pass --source-format parquet, or --encoding utf-16 for UTF-16 text"
+        )
+    if utf8:
         return data[3:] if data.startswith(b"\xef\xbb\xbf") else data  # Arrow checks the UTF-8 itself
     return data.decode(encoding).encode("utf-8")
 
@@ -142,6 +159,13 @@ def _read_csv(path: Path, options: SourceOptions, delimiter: str) -> tuple[pa.Ta
 
     data = _utf8_bytes(path, options.encoding)
     first = _header_names(path, options, delimiter)
+    if len(first) == 1 and delimiter == ",":
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if sep in first[0]:
+                shown = "'\\t'" if sep == "\t" else f"'{sep}'"
+                raise UnreadableFile(
+                    f"{path.name} has one column and its header is separated by {name}; pass --delimiter {shown}"
+                )
     has_header = _has_header(options.header, first)
     names = first if has_header else list(options.column_names or [f"column{i + 1}" for i in range(len(first))])
     if len(set(names)) != len(names):
@@ -149,8 +173,9 @@ def _read_csv(path: Path, options: SourceOptions, delimiter: str) -> tuple[pa.Ta
         raise UnreadableFile(f"{path.name} has repeated column names: {', '.join(dupes)}")
     read = pacsv.ReadOptions(column_names=names, skip_rows=1 if has_header else 0, block_size=1 << 24)
     parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
-    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True,
-                                   quoted_strings_can_be_null=True)
+    convert = pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names}, strings_can_be_null=True, quoted_strings_can_be_null=True
+    )
     table = pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse, convert_options=convert)
     if len(names) == 1 and table.num_rows and delimiter == "," and not has_header:
         raise UnreadableFile(f"{path.name} does not look like CSV (one column only)")
@@ -170,17 +195,26 @@ def _read_whitespace(path: Path, options: SourceOptions) -> tuple[pa.Table, int]
     first_fields = raw[0].as_py().split() if len(raw) else []
     has_header = _has_header(options.header, first_fields)
     start = 1 if has_header else 0
-    names = first_fields if has_header else list(options.column_names or [f"column{i + 1}" for i in range(len(first_fields))])
+    names = (
+        first_fields
+        if has_header
+        else list(options.column_names or [f"column{i + 1}" for i in range(len(first_fields))])
+    )
     body = raw[start:]
     # pad every line so short lines still have len(names) fields; the pad marker becomes null
     pad = " \x1f" * len(names)
     padded = pc.binary_join_element_wise(pc.utf8_trim_whitespace(body), pad, "")
     parts = pc.split_pattern_regex(padded, pattern=r"\s+")
-    table = pa.table({
-        name: pc.if_else(pc.is_in(pc.list_element(parts, i), pa.array(["\x1f", ""])),
-                         pa.scalar(None, pa.string()), pc.list_element(parts, i))
-        for i, name in enumerate(names)
-    })
+    table = pa.table(
+        {
+            name: pc.if_else(
+                pc.is_in(pc.list_element(parts, i), pa.array(["\x1f", ""])),
+                pa.scalar(None, pa.string()),
+                pc.list_element(parts, i),
+            )
+            for i, name in enumerate(names)
+        }
+    )
     return table, start + 1
 
 

@@ -51,8 +51,9 @@ def parse(col: schema.Column, raw: ir.StringValue) -> ir.Value:
         # the session runs in UTC. Plain values take the fast path.
         tail6, tail5 = raw.substr(-6, 1), raw.substr(-5, 1)
         has_offset = (raw.length() > 10) & (raw.endswith("Z") | tail6.isin(["+", "-"]) | tail5.isin(["+", "-"]))
-        return has_offset.ifelse(raw.try_cast(ibis.expr.datatypes.Timestamp(timezone="UTC")).cast("timestamp"),
-                                 raw.try_cast("timestamp"))
+        return has_offset.ifelse(
+            raw.try_cast(ibis.expr.datatypes.Timestamp(timezone="UTC")).cast("timestamp"), raw.try_cast("timestamp")
+        )
     if col.type == "date":
         return raw.try_cast("timestamp").date()
     return raw.try_cast("json").notnull().ifelse(raw, ibis.null("string"))  # json
@@ -72,7 +73,9 @@ def reason(col: schema.Column, raw: ir.StringValue, parsed: ir.Value, number: ir
         cases.append((bad, ibis.literal("'") + raw + ibis.literal(f"' {_TYPE_REASON[col.type]}")))
     if col.allowed:
         bad = parsed.notnull() & ~parsed.isin(col.allowed)
-        cases.append((bad, ibis.literal("unknown value '") + raw + ibis.literal(f"'; allowed: {', '.join(col.allowed)}")))
+        cases.append(
+            (bad, ibis.literal("unknown value '") + raw + ibis.literal(f"'; allowed: {', '.join(col.allowed)}"))
+        )
     if not cases:
         return ibis.null("string")
     return ibis.cases(*cases, else_=ibis.null("string"))
@@ -104,7 +107,9 @@ def validated(mapped: ir.Table, table: schema.Table) -> ir.Table:
             continue
         raw, parsed = step[text_column(col.name)], step[col.name]
         out[col.name] = parsed.cast(ibis_type).fill_null(default) if col.default is not None else parsed.cast(ibis_type)
-        out[problem_column(col.name)] = reason(col, raw, parsed, step[f"__num__{col.name}"] if col.type == "int" else None)
+        out[problem_column(col.name)] = reason(
+            col, raw, parsed, step[f"__num__{col.name}"] if col.type == "int" else None
+        )
         out[text_column(col.name)] = raw
     if problem_column("") in step.columns:
         out[problem_column("")] = step[problem_column("")]
@@ -118,14 +123,13 @@ def _row_checks(mapped: ir.Table, table: schema.Table) -> dict[str, ir.Value]:
         none = ibis.literal(True)
         for i in ids:
             none &= i.isnull() | (i.strip() == "")
-        checks[problem_column("")] = none.ifelse(
-            ibis.literal("needs customer_id or anonymous_id"), ibis.null("string"))
+        checks[problem_column("")] = none.ifelse(ibis.literal("needs customer_id or anonymous_id"), ibis.null("string"))
     return checks
 
 
 def raw_record(checked: ir.Table) -> ir.StringValue:
     """The row as the user gave it, as a JSON object, so a refused row can be fixed and loaded again."""
-    texts = {c[len(TEXT):]: checked[c] for c in checked.columns if c.startswith(TEXT)}
+    texts = {c[len(TEXT) :]: checked[c] for c in checked.columns if c.startswith(TEXT)}
     return ibis.struct(texts).cast("json").cast("string")
 
 

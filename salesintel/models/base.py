@@ -64,7 +64,9 @@ class Model:
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        fitted = ", ".join(f"{k}_={_short(v)}" for k, v in self.fitted_state().items()) if self.is_fitted else "unfitted"
+        fitted = (
+            ", ".join(f"{k}_={_short(v)}" for k, v in self.fitted_state().items()) if self.is_fitted else "unfitted"
+        )
         return f"{type(self).__name__}({params}) [{fitted}]"
 
 

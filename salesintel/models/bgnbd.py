@@ -10,10 +10,12 @@ takes ``weights`` and a million customers collapse to the distinct triples.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
 
 from salesintel.errors import InsufficientData
+from salesintel.lazy import lazy
 from salesintel.models.base import Model
+
+optimize, special = lazy("scipy.optimize"), lazy("scipy.special")
 
 
 class BGNBD(Model):
@@ -37,8 +39,13 @@ class BGNBD(Model):
     @classmethod
     def from_params(cls, *, r: float, alpha: float, a: float, b: float) -> "BGNBD":
         """A model with known parameters (published ones, or planted in a test)."""
-        return cls.from_artifact({"kind": cls.__name__, "params": {}, "state": {
-            "r": r, "alpha": alpha, "a": a, "b": b, "log_likelihood": float("nan"), "n_customers": 0}})
+        return cls.from_artifact(
+            {
+                "kind": cls.__name__,
+                "params": {},
+                "state": {"r": r, "alpha": alpha, "a": a, "b": b, "log_likelihood": float("nan"), "n_customers": 0},
+            }
+        )
 
     def fit(self, x, t_x, T, weights=None) -> "BGNBD":
         """Maximum likelihood over log-parameters (L-BFGS-B); time is rescaled so the optimiser sees O(1) values."""
@@ -51,7 +58,9 @@ class BGNBD(Model):
 
         def nll(theta):
             r, alpha, a, b = np.exp(theta)
-            return -np.dot(w, _loglik(r, alpha, a, b, x, t_x / scale, T / scale)) / w.sum() + penalty * np.dot(theta, theta)
+            return -np.dot(w, _loglik(r, alpha, a, b, x, t_x / scale, T / scale)) / w.sum() + penalty * np.dot(
+                theta, theta
+            )
 
         best = optimize.minimize(nll, np.zeros(4), method="L-BFGS-B", bounds=[(-12, 12)] * 4)
         if not best.success:  # a second start before giving up on a flat or awkward surface
@@ -109,5 +118,7 @@ def _loglik(r, alpha, a, b, x, t_x, T) -> np.ndarray:
 def _log1p_dropout(r, alpha, a, b, x, t_x, T) -> np.ndarray:
     """ln(1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)), the denominator of P(alive)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        log_ratio = (
+            np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        )
     return np.where(x > 0, np.logaddexp(0.0, log_ratio), 0.0)

@@ -44,19 +44,43 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def save_model(store: Store, name: str, model: Model, *, as_of: date, fingerprint: dict,
-               metadata: dict | None = None, analysis: str | None = None, run_id: str | None = None) -> str:
+def save_model(
+    store: Store,
+    name: str,
+    model: Model,
+    *,
+    as_of: date,
+    fingerprint: dict,
+    metadata: dict | None = None,
+    analysis: str | None = None,
+    run_id: str | None = None,
+) -> str:
     """Keep a fitted model; returns its model_id."""
     model_id = uuid.uuid4().hex[:12]
-    meta = {"as_of": as_of.isoformat(), "training_rows": fingerprint, "libraries": library_versions(),
-            **(metadata or {})}
-    store.append("models", pa.table({
-        "model_id": pa.array([model_id]), "name": pa.array([name]), "kind": pa.array([type(model).__name__]),
-        "analysis": pa.array([analysis], pa.string()), "run_id": pa.array([run_id], pa.string()),
-        "as_of": pa.array([as_of], pa.date32()), "fitted_at": pa.array([now_utc()], pa.timestamp("us")),
-        "fingerprint": pa.array([_dumps(fingerprint)]), "artifact": pa.array([_dumps(model.to_artifact())]),
-        "metadata": pa.array([_dumps(meta)]), "stale": pa.array([False]),
-    }))
+    meta = {
+        "as_of": as_of.isoformat(),
+        "training_rows": fingerprint,
+        "libraries": library_versions(),
+        **(metadata or {}),
+    }
+    store.append(
+        "models",
+        pa.table(
+            {
+                "model_id": pa.array([model_id]),
+                "name": pa.array([name]),
+                "kind": pa.array([type(model).__name__]),
+                "analysis": pa.array([analysis], pa.string()),
+                "run_id": pa.array([run_id], pa.string()),
+                "as_of": pa.array([as_of], pa.date32()),
+                "fitted_at": pa.array([now_utc()], pa.timestamp("us")),
+                "fingerprint": pa.array([_dumps(fingerprint)]),
+                "artifact": pa.array([_dumps(model.to_artifact())]),
+                "metadata": pa.array([_dumps(meta)]),
+                "stale": pa.array([False]),
+            }
+        ),
+    )
     return model_id
 
 
@@ -79,8 +103,18 @@ def model_metadata(store: Store, name: str | None = None) -> list[dict[str, Any]
     if name is not None:
         t = t.filter(t.name == name)
     df = t.order_by(t.fitted_at.desc()).execute()
-    return [{"model_id": r.model_id, "name": r.name, "kind": r.kind, "as_of": r.as_of, "fitted_at": r.fitted_at,
-             "stale": bool(r.stale), **json.loads(r.metadata or "{}")} for r in df.itertuples()]
+    return [
+        {
+            "model_id": r.model_id,
+            "name": r.name,
+            "kind": r.kind,
+            "as_of": r.as_of,
+            "fitted_at": r.fitted_at,
+            "stale": bool(r.stale),
+            **json.loads(r.metadata or "{}"),
+        }
+        for r in df.itertuples()
+    ]
 
 
 def _dumps(obj: Any) -> str:

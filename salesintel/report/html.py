@@ -23,11 +23,12 @@ import json
 import math
 from pathlib import Path
 
-import pandas as pd
-
 from salesintel.analyses import registry, results
 from salesintel.analyses.spec import Analysis, Output
+from salesintel.lazy import lazy
 from salesintel.store import Store
+
+pd = lazy("pandas")
 
 PREVIEW_ROWS = 15
 
@@ -51,12 +52,18 @@ def build_report(store: Store, path: Path, *, title: str = "salesintel report") 
             summary.append(f"{analysis.title}: {run['status']} ({run['note']}).")
             sections.append(_not_run_section(analysis, run))
     toc = "".join(f'<li><a href="#{n}">{html.escape(registry.get(n).title)}</a></li>' for n in latest)
-    body = (f"<h1>{html.escape(title)}</h1><p class='meta'>Database: {html.escape(store.url)}</p>"
-            + _summary_html(summary) + f"<nav><h2>Contents</h2><ul>{toc}</ul></nav>" + "".join(sections))
+    body = (
+        f"<h1>{html.escape(title)}</h1><p class='meta'>Database: {html.escape(store.url)}</p>"
+        + _summary_html(summary)
+        + f"<nav><h2>Contents</h2><ul>{toc}</ul></nav>"
+        + "".join(sections)
+    )
     if not latest:
         body += "<p>No analysis has run yet: salesintel analyze</p>"
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{_CSS}</style><script>{get_plotlyjs()}</script></head><body>{body}</body></html>")
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style><script>{get_plotlyjs()}</script></head><body>{body}</body></html>"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path
@@ -85,21 +92,28 @@ def _section(store: Store, analysis: Analysis, run: dict, read) -> str:
     try:
         figures = analysis.charts(read) if analysis.charts else []
     except Exception as exc:
-        figures, note = [], f"<p class='warn'>Charts not drawn: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>"
+        figures, note = (
+            [],
+            f"<p class='warn'>Charts not drawn: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>",
+        )
     else:
         note = ""
     for fig in figures:
         fig.update_layout(template="plotly_white", margin={"t": 60, "l": 10, "r": 10, "b": 10}, height=420)
     charts = "".join(pio.to_html(f, full_html=False, include_plotlyjs=False) for f in figures)
     tables = "".join(_table_html(store, analysis, result, output) for result, output in analysis.outputs.items())
-    return (f'<section id="{analysis.name}"><h2>{html.escape(analysis.title)}</h2>'
-            f'<p class="q">{html.escape(analysis.question)}</p>{_run_words(analysis, run)}{note}{charts}{tables}</section>')
+    return (
+        f'<section id="{analysis.name}"><h2>{html.escape(analysis.title)}</h2>'
+        f'<p class="q">{html.escape(analysis.question)}</p>{_run_words(analysis, run)}{note}{charts}{tables}</section>'
+    )
 
 
 def _not_run_section(analysis: Analysis, run: dict) -> str:
-    return (f'<section id="{analysis.name}"><h2>{html.escape(analysis.title)}</h2>'
-            f'<p class="q">{html.escape(analysis.question)}</p><p class="warn">Latest run {run["status"]}: '
-            f'{html.escape(str(run["note"]))}</p></section>')
+    return (
+        f'<section id="{analysis.name}"><h2>{html.escape(analysis.title)}</h2>'
+        f'<p class="q">{html.escape(analysis.question)}</p><p class="warn">Latest run {run["status"]}: '
+        f"{html.escape(str(run['note']))}</p></section>"
+    )
 
 
 def _run_words(analysis: Analysis, run: dict) -> str:
@@ -114,8 +128,10 @@ def _run_words(analysis: Analysis, run: dict) -> str:
         phrases.append(label.format(value))
     when = pd.Timestamp(run["started_at"]).strftime("%Y-%m-%d %H:%M")
     note = f" Fallback used: {run['note']}." if run["status"] == "fallback" else ""
-    return (f"<p class='meta'>Data as of {run['as_of']}; computed {when} UTC; "
-            f"{html.escape(', '.join(phrases)) or 'default settings'}.{html.escape(note)}</p>")
+    return (
+        f"<p class='meta'>Data as of {run['as_of']}; computed {when} UTC; "
+        f"{html.escape(', '.join(phrases)) or 'default settings'}.{html.escape(note)}</p>"
+    )
 
 
 def _table_html(store: Store, analysis: Analysis, result: str, output: Output) -> str:
@@ -123,9 +139,11 @@ def _table_html(store: Store, analysis: Analysis, result: str, output: Output) -
     total = int(table.count().execute())
     df = results.with_names(store, table.limit(PREVIEW_ROWS), output).execute()
     shown = _readable(df, output)
-    caption = (f"{html.escape(result.replace('_', ' ').capitalize())}: {output.grain}. "
-               f"Top {min(PREVIEW_ROWS, total):,} of {total:,} rows; all of them: "
-               f"salesintel show {analysis.name} --result {result} --format csv")
+    caption = (
+        f"{html.escape(result.replace('_', ' ').capitalize())}: {output.grain}. "
+        f"Top {min(PREVIEW_ROWS, total):,} of {total:,} rows; all of them: "
+        f"salesintel show {analysis.name} --result {result} --format csv"
+    )
     return f"<h3>{caption}</h3>" + shown.to_html(index=False, escape=False, na_rep="", border=0, classes="t")
 
 
@@ -140,7 +158,9 @@ def _readable(df: pd.DataFrame, output: Output) -> pd.DataFrame:
             if (df[named].astype(str) != df[col.name].astype(str)).any():
                 out[html.escape(col.description + " (name)")] = df[named].fillna("").astype(str).map(html.escape)
         text = df[col.name].map(lambda v, f=col.format: html.escape(format_value(v, f)))
-        out[html.escape(col.description)] = text.map(lambda t: f"<div class='long'>{t}</div>") if col.format == "text" else text
+        out[html.escape(col.description)] = (
+            text.map(lambda t: f"<div class='long'>{t}</div>") if col.format == "text" else text
+        )
     return pd.DataFrame(out)
 
 

@@ -20,13 +20,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-import ibis
-import ibis.expr.types as ir
 import pyarrow as pa
 
 from salesintel import schema
 from salesintel.config import database_url
 from salesintel.errors import NotFound, UserInputError
+from salesintel.lazy import lazy
+
+ibis = lazy("ibis")
+ir = lazy("ibis.expr.types")
 
 __all__ = ["Store", "UpsertCounts", "now_utc"]
 
@@ -227,8 +229,9 @@ class Store:
         if values:
             marks = ", ".join("?" for _ in values)
             sets = ", ".join(f'"{k}" = ?' for k in assign)
-            self._execute_params(f'UPDATE "{name}" SET {sets} WHERE "{column}" IN ({marks})',
-                                 [*assign.values(), *values])
+            self._execute_params(
+                f'UPDATE "{name}" SET {sets} WHERE "{column}" IN ({marks})', [*assign.values(), *values]
+            )
 
     def update_rows(self, name: str, key: dict[str, str], values: dict[str, object]) -> int:
         """Set ``values`` on the rows matching ``key``; returns how many rows matched."""
@@ -280,9 +283,9 @@ def _conform(target: ir.Table, data: pa.Table | ir.Table) -> ir.Table:
     if isinstance(data, pa.Table):
         data = ibis.memtable(data)
     types = target.schema()
-    return data.select(*[
-        (data[c].cast(types[c]) if c in data.columns else ibis.null(types[c])).name(c) for c in target.columns
-    ])
+    return data.select(
+        *[(data[c].cast(types[c]) if c in data.columns else ibis.null(types[c])).name(c) for c in target.columns]
+    )
 
 
 def _upsert_counts(target: ir.Table, staged: ir.Table, key: tuple[str, ...]) -> UpsertCounts:
@@ -293,11 +296,15 @@ def _upsert_counts(target: ir.Table, staged: ir.Table, key: tuple[str, ...]) -> 
     for c in cols:
         same &= joined[c].identical_to(joined[f"__t_{c}"])
     present = joined["__present"].notnull()
-    row = joined.aggregate(
-        inserted=(~present).sum(),
-        unchanged=(present & same).sum(),
-        total=joined.count(),
-    ).execute().iloc[0]
+    row = (
+        joined.aggregate(
+            inserted=(~present).sum(),
+            unchanged=(present & same).sum(),
+            total=joined.count(),
+        )
+        .execute()
+        .iloc[0]
+    )
     inserted, unchanged, total = (int(row[c] or 0) for c in ("inserted", "unchanged", "total"))
     return UpsertCounts(inserted, total - inserted - unchanged, unchanged)
 
@@ -305,5 +312,3 @@ def _upsert_counts(target: ir.Table, staged: ir.Table, key: tuple[str, ...]) -> 
 def table_name(table: ir.Table) -> str:
     """The bare name of a physical table (DuckDB qualifies temp tables as temp.main.NAME)."""
     return table.get_name().split(".")[-1]
-
-

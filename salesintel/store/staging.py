@@ -6,8 +6,9 @@ engine-specific SQL may live).
 
 from __future__ import annotations
 
-import ibis
 from datetime import datetime
+
+import ibis
 import pyarrow as pa
 
 
