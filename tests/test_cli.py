@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,71 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "profiles" in out.stdout
     show = run("show", "profiles", "--result", "segments", "--db", str(db), "--format", "csv")
     assert show.returncode == 0 and show.stdout.startswith("rfm_segment,customers")
+
+
+def test_unexpected_errors_are_one_line_exit_1_and_debug_shows_the_traceback(tmp_path: Path) -> None:
+    db = tmp_path / "broken.duckdb"
+    assert (
+        run("load", "reps", str(write_csv(tmp_path / "reps.csv", "rep_id,name\nR1,Ann\n")), "--db", str(db)).returncode
+        == 0
+    )
+    import duckdb
+
+    with duckdb.connect(str(db)) as con:  # break the store behind salesintel's back
+        con.execute(
+            "INSERT INTO analysis_runs (run_id, analysis, started_at, params, status) "
+            "VALUES ('r1', 'rules', now(), 'not json', 'ok')"
+        )
+    out = run("runs", "--db", str(db))
+    assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "run again with --debug" in out.stderr and "Traceback" not in out.stderr
+    debug = run("runs", "--db", str(db), "--debug")
+    assert "Traceback" in debug.stderr
+
+
+def test_export_writes_to_stdout_and_json_is_one_document(tmp_path: Path) -> None:
+    db = str(tmp_path / "x.duckdb")
+    run("load", "reps", str(write_csv(tmp_path / "reps.csv", "rep_id,name\nR1,Ann\nR2,Bo\n")), "--db", db)
+    out = run("export", "reps", "--format", "csv", "-o", "-", "--db", db, cwd=tmp_path)
+    assert out.stdout.startswith("rep_id,name") and not (tmp_path / "-").exists()
+    assert not (tmp_path / "reps.csv.csv").exists()
+    piped = run("export", "reps", "--format", "json", "--db", db, cwd=tmp_path)  # stdout is a pipe here
+    assert [r["rep_id"] for r in json.loads(piped.stdout)] == ["R1", "R2"]
+    lines = run("export", "reps", "--format", "jsonl", "--db", db).stdout.splitlines()
+    assert len(lines) == 2 and json.loads(lines[0])["name"] == "Ann"
+    one = run("export", "reps", "-o", str(tmp_path / "r.csv"), "--db", db)
+    assert "wrote 2 rows" in one.stderr
+
+
+def test_loading_hints_name_the_right_option(tmp_path: Path) -> None:
+    semi = write_csv(tmp_path / "c.csv", "customer_id;name\nC1;Ann\n")
+    out = run("load", "customers", str(semi), "--db", str(tmp_path / "h.duckdb"))
+    assert out.returncode == 2 and "--delimiter ';'" in out.stderr
+    binary = tmp_path / "b.csv"
+    binary.write_bytes(b"PAR1\x00\x00\x01")
+    out = run("load", "customers", str(binary), "--db", str(tmp_path / "h.duckdb"))
+    assert out.returncode == 2 and "--source-format" in out.stderr
+
+
+def test_analysis_commands_are_generated_from_the_declarations(tmp_path: Path) -> None:
+    help_text = run("analyze", "rules", "--help").stdout
+    for option in ("--window-days", "--min-customers", "--min-lift", "--top", "--by", "--antecedent", "--as-of"):
+        assert option in help_text, option
+    bad = run("rules", "--window-days", "-5", "--db", str(tmp_path / "none.duckdb"))
+    assert bad.returncode == 2 and "no database" in bad.stderr
+    db = str(tmp_path / "d.duckdb")
+    assert run("demo", "--customers", "400", "--db", db).returncode == 0
+    bad = run("rules", "--window-days", "-5", "--db", db)
+    assert bad.returncode == 2 and "window_days must be at least 1" in bad.stderr
+    typo = run("rules", "--by", "prodcut", "--db", db)
+    assert typo.returncode == 2 and "one of product, category" in typo.stderr
+    nosuch = run("show", "profiles", "--result", "nosuch", "--db", db)
+    assert nosuch.returncode == 2 and "no result 'nosuch'" in nosuch.stderr
+    before = run("runs", "rules", "--format", "json", "--db", db).stdout
+    ad_hoc = run("rules", "--window-days", "365", "--format", "csv", "--db", db)
+    assert ad_hoc.returncode == 0 and set(ad_hoc.stdout.splitlines()[1:2][0].split(",")[2:3]) == {"365"}
+    assert run("runs", "rules", "--format", "json", "--db", db).stdout == before  # nothing kept
+    assert ",180," in run("show", "rules", "--format", "csv", "--db", db).stdout.splitlines()[1]
+    saved = run("rules", "--window-days", "365", "--save", "--db", db)
+    assert "kept as run" in saved.stderr
+    assert len(json.loads(run("runs", "rules", "--format", "json", "--db", db).stdout)) == 2

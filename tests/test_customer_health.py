@@ -238,3 +238,38 @@ def test_winback_worklist_round_trip_from_the_cli(tmp_path: Path) -> None:
     done = pd.read_csv(pd.io.common.StringIO(run("tasks", "--status", "done", "--format", "csv", "--db", db).stdout))
     mine = done[done.task_id.isin(half)]
     assert len(mine) == len(half) and (mine.outcome == "promised").all() and (mine.notes == "will order").all()
+
+
+def test_a_reactivated_outcome_counts_as_reactivated(store: Store) -> None:
+    import pyarrow as pa
+
+    from salesintel.analyses.reactivation import reactivation
+
+    store.append(
+        "orders",
+        pa.table(
+            {
+                "order_id": ["o1"],
+                "line": [1],
+                "customer_id": ["c9"],
+                "product_id": ["p"],
+                "amount": [1.0],
+                "ordered_at": [datetime(2025, 6, 1)],
+            }
+        ),
+    )
+    store.append(
+        "tasks",
+        pa.table(
+            {
+                "task_id": ["T1", "T2"],
+                "customer_id": ["c1", "c2"],
+                "status": ["done", "open"],
+                "outcome": ["reactivated", None],
+                "created_at": [datetime(2025, 1, 1)] * 2,
+            }
+        ),
+    )
+    table = reactivation(store.table("tasks"), store.table("orders"), as_of=date(2025, 6, 1), follow_up_days=30)
+    rows = {r["group"]: r for r in table.to_pylist()}
+    assert rows["contacted"]["reactivated"] == 1 and rows["not contacted"]["reactivated"] == 0

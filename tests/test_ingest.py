@@ -239,3 +239,58 @@ def test_cdnow_mapping_loads_the_master_file(store: Store) -> None:
 
 def test_schema_docs_are_generated_from_the_schema() -> None:
     assert (ROOT / "docs" / "schema.md").read_text().strip() == schema.markdown().strip()
+
+
+def test_extra_columns_are_kept_as_typed_custom_attributes(store: Store, tmp_path: Path) -> None:
+    """Before: job and balance were dropped without a word."""
+    path = write_csv(
+        tmp_path / "c.csv", "customer_id,name,job,balance,Loyalty Tier,code\nC1,Ann,baker,12.5,2,007\nC2,Bo,,7,3,120\n"
+    )
+    [report] = load_file(store, path, table="customers")
+    assert report.attributes == {"job": "string", "balance": "float", "loyalty_tier": "int", "code": "string"}
+    rows = store.table("customers").order_by("customer_id").execute()
+    assert rows.balance.tolist() == [12.5, 7.0] and rows.code.tolist() == ["007", "120"]  # a leading zero stays
+    listed = store.table("custom_attributes").execute()
+    assert set(listed.column_name) == {"job", "balance", "loyalty_tier", "code"}
+    # a later file keeps the stored type: a value that is not a number is refused, not changed
+    later = write_csv(tmp_path / "c2.csv", "customer_id,name,balance\nC3,Cy,lots\nC4,Di,3\n")
+    [again] = load_file(store, later, table="customers")
+    assert again.inserted == 1 and again.rejected == 1
+    reject = store.table("rejects").filter(lambda t: t.column_name == "balance").execute().iloc[0]
+    assert reject.value == "lots" and "is not a number" in reject.reason
+
+
+def test_mapping_declares_and_drops_attributes(store: Store, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "c.csv", "id,name,plan,secret\nC1,Ann,gold,x\n")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("rename: {id: customer_id}\nattributes: {plan: string}\ndrop: [secret]\n")
+    [report] = load_file(store, path, table="customers", mapping=mapping)
+    assert report.attributes == {"plan": "string"} and report.dropped == ["secret"]
+    assert "secret" not in store.table("customers").columns
+
+
+def test_order_lines_without_a_line_column_are_numbered_within_the_order(store: Store, tmp_path: Path) -> None:
+    """Before: every second line of an order was rejected as superseded."""
+    path = write_csv(
+        tmp_path / "o.csv",
+        "Invoice,customer_id,product_id,ordered_at,amount\n"
+        "I1,C1,P1,2024-01-01,5\nI1,C1,P2,2024-01-01,6\nI2,C1,P1,2024-01-02,5\n",
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("rename: {Invoice: order_id}\n")
+    [report] = load_file(store, path, table="orders", mapping=mapping)
+    assert report.inserted == 3 and report.rejected == 0
+    lines = store.table("orders").order_by(["order_id", "line"]).execute()
+    assert lines.line.tolist() == [1, 2, 1]
+    plain = write_csv(
+        tmp_path / "orders.csv",
+        "order_id,customer_id,product_id,ordered_at,amount\nI9,C1,P1,2024-01-01,5\nI9,C1,P2,2024-01-01,6\n",
+    )
+    [report] = load_file(store, plain, table="orders")
+    assert report.inserted == 2 and report.rejected == 0
+
+
+def test_extra_columns_of_other_tables_are_named_not_dropped_silently(store: Store, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "reps.csv", "rep_id,name,desk\nR1,Ann,4\n")
+    [report] = load_file(store, path, table="reps")
+    assert report.ignored == ["desk"]

@@ -248,3 +248,20 @@ def test_basket_rules_with_no_frequent_pairs_is_an_empty_typed_table() -> None:
     t = ibis.memtable({"basket": [1, 2, 3], "item": ["a", "b", "c"]})
     rules = basket_rules(t, min_support=0.5, min_confidence=0.5)
     assert rules.num_rows == 0 and rules.schema.field("lift").type == pa.float64()
+
+
+def test_a_dimension_with_one_value_is_not_tested(demo_store) -> None:
+    """Every demo customer is in country DE: before, its 'lift' divided by an empty comparison group."""
+    aff = runner.run(demo_store, "affinity", save=False)["affinity"].execute()
+    assert not aff.dimension.str.contains("country").any()
+    assert aff.lift.dropna().max() < 100 and (aff.group_customers < aff.group_customers.max() + 1).all()
+
+
+def test_one_order_has_one_timestamp_and_the_planted_basket_pair_is_found(demo_store, truth) -> None:
+    orders = demo_store.table("orders")
+    per_order = orders.group_by("order_id").aggregate(times=orders.ordered_at.nunique())
+    assert per_order.times.max().execute() == 1
+    rules = runner.run(demo_store, "basket_rules", save=False)["basket_rules"].execute()
+    pair = truth["basket_pair"]
+    row = rules[(rules.antecedent == pair["lhs"]) & (rules.consequent == pair["rhs"])]
+    assert len(row) == 1 and row.lift.iloc[0] > 2 and row.confidence.iloc[0] >= 0.5

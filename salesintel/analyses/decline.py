@@ -294,8 +294,8 @@ def suggest_channel(people: pd.DataFrame, history: pd.DataFrame | None = None) -
         >>> suggest_channel(df).tolist()
         ['phone', None]
     """
-    phone_ok = people.phone_opt_in.fillna(False).astype(bool) & people.phone.notna()
-    email_ok = people.email_opt_in.fillna(False).astype(bool) & people.email.notna()
+    phone_ok = people.phone_opt_in.eq(True) & people.phone.notna()
+    email_ok = people.email_opt_in.eq(True) & people.email.notna()
     value = people.value_at_risk
     high = value >= value.quantile(0.75) if len(value) else value.astype(bool)
     low = value < value.quantile(0.5) if len(value) else value.astype(bool)

@@ -114,7 +114,7 @@ def runs(store: Store, name: str | None = None, *, limit: int | None = 50) -> pd
         t = t.filter(t.analysis == name)
     t = t.order_by(t.started_at.desc())
     df = (t.limit(limit) if limit else t).execute()
-    df["kept"] = df.status.isin(["ok", "fallback"]) & ~df.pruned.fillna(False).astype(bool)
+    df["kept"] = df.status.isin(["ok", "fallback"]) & ~df.pruned.eq(True)
     df["params"] = df.params.map(
         lambda p: ", ".join(f"{k}={v}" for k, v in json.loads(p or "{}").items() if v is not None)
     )

@@ -29,7 +29,8 @@ def render(df: pd.DataFrame, fmt: str = "table", *, title: str | None = None) ->
     elif fmt == "json":
         sys.stdout.write(df.to_json(orient="records", date_format="iso", indent=1) + "\n")
     elif fmt == "jsonl":
-        sys.stdout.write(df.to_json(orient="records", lines=True, date_format="iso") + ("\n" if len(df) else ""))
+        text = df.to_json(orient="records", lines=True, date_format="iso").rstrip("\n")
+        sys.stdout.write(text + "\n" if text else "")
     else:
         table = Table(title=title, show_lines=False, header_style="bold")
         for col in df.columns:

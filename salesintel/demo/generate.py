@@ -50,10 +50,6 @@ class Company:
     truth: dict = field(default_factory=dict)
 
 
-def _day(offsets: np.ndarray) -> np.ndarray:
-    return np.datetime64(START) + offsets.astype("timedelta64[D]")
-
-
 def _ts(days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Day offsets to timestamps during opening hours (8:00-20:00)."""
     seconds = (8 * 3600 + rng.integers(0, 12 * 3600, len(days))).astype("timedelta64[s]")

@@ -6,7 +6,7 @@ Example:
     >>> store = Store.open("duckdb://:memory:")
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "customers.csv"
-    >>> _ = path.write_text("customer_id,name,job,balance\nC1,Ann,baker,12.5\nC2,Bo,,x\n")
+    >>> _ = path.write_text("customer_id,name,job,balance\\nC1,Ann,baker,12.5\\nC2,Bo,,x\\n")
     >>> [report] = load_file(store, path, table="customers")
     >>> report.inserted, report.attributes
     (2, {'job': 'string', 'balance': 'string'})
