@@ -25,8 +25,8 @@ test: $(STAMP)
 
 ## make lint: ruff (lint and format check).
 lint: $(STAMP)
-	$(BIN)/ruff check salesintel tests bench
-	$(BIN)/ruff format --check salesintel tests bench
+	$(BIN)/ruff check salesintel tests bench scripts
+	$(BIN)/ruff format --check salesintel tests bench scripts
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[bench]"

@@ -2,6 +2,8 @@
 
 - ``SALESINTEL_DB``: the store URL or .duckdb path (default ./salesintel.duckdb); ``--db`` wins over it.
 - ``SALESINTEL_KEEP_RUNS``: results of this many newest runs are kept per analysis (default 10).
+- ``SALESINTEL_PLUGINS``: comma-separated modules with analyses of your own, imported with the built-in
+  ones (docs/writing-an-analysis.md).
 """
 
 from __future__ import annotations

@@ -123,3 +123,34 @@ def test_analysis_commands_are_generated_from_the_declarations(tmp_path: Path) -
     saved = run("rules", "--window-days", "365", "--save", "--db", db)
     assert "kept as run" in saved.stderr
     assert len(json.loads(run("runs", "rules", "--format", "json", "--db", db).stdout)) == 2
+
+
+def test_a_new_analysis_is_one_module_and_every_front_end_picks_it_up(tmp_path: Path) -> None:
+    """docs/writing-an-analysis.md: tests/data/plugins/repeat_share.py is the whole analysis."""
+    import os
+
+    env = {
+        **os.environ,
+        "SALESINTEL_PLUGINS": "repeat_share",
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parent / "data" / "plugins"), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "salesintel", *args], capture_output=True, text=True, env=env)
+
+    db = str(tmp_path / "p.duckdb")
+    assert cli("demo", "--customers", "300", "--db", db, "--report", str(tmp_path / "r.html")).returncode == 0
+    assert "--min-buyers" in cli("analyze", "repeat-share", "--help").stdout
+    assert "repeat_share" in cli("list", "--format", "csv").stdout
+    ad_hoc = cli("repeat-share", "--min-buyers", "5", "--format", "csv", "--db", db)
+    assert ad_hoc.returncode == 0 and ad_hoc.stdout.startswith("month,buyers,repeat_buyers,repeat_share")
+    as_json = json.loads(cli("show", "repeat_share", "--format", "json", "--db", db).stdout)
+    assert as_json and {"month", "repeat_share"} <= set(as_json[0])  # the demo's run_all ran it too
+    assert cli("analyze", "repeat-share", "--db", db).returncode == 0
+    assert len(json.loads(cli("runs", "repeat_share", "--format", "json", "--db", db).stdout)) == 2
+    page = tmp_path / "again.html"
+    assert cli("report", "-o", str(page), "--db", db).returncode == 0
+    text = page.read_text()
+    assert "Repeat buyers by month" in text and "have bought before" in text

@@ -176,7 +176,9 @@ def _charts(read) -> list:
     df = t.filter(~t.dimension.contains(" x ") & t.lift.notnull()).execute()
     if df.empty:
         return []
-    grid = df.assign(label=df.dimension + ": " + df.group).pivot_table(index="label", columns="item", values="lift")
+    grid = df.assign(label=df.dimension.str.replace("_", " ") + ": " + df.group).pivot_table(
+        index="label", columns="item", values="lift"
+    )
     # log2 colour scale capped at 4x either way: one extreme cell must not wash out the rest
     fig = px.imshow(
         np.log2(grid.clip(0.25, 4)),

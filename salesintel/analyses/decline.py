@@ -85,13 +85,13 @@ class DeclineParams(Params):
 COLUMN_DECLS = (
     Col("customer_id", "string", "Customer", refers="customers"),
     Col("name", "string", "Name"),
-    Col("owner_id", "string", "Owner (rep)"),
+    Col("owner_id", "string", "Owner (rep)", refers="reps"),
     Col("last_order_at", "date", "Last purchase"),
     Col("orders_prev", "float", "Purchases per window before"),
     Col("orders_recent", "int", "Purchases in the last window", "count"),
     Col("revenue_prev", "float", "Revenue per window before", "money"),
     Col("revenue_recent", "float", "Revenue in the last window", "money"),
-    Col("drop_pct", "float", "Drop in purchases (%)"),
+    Col("drop_pct", "float", "Drop in purchases", "points"),
     Col("p_alive", "float", "Chance still active (BG/NBD)", "percent"),
     Col("silence_chance", "float", "Chance of a silence this long at their own pace", "percent"),
     Col("value_at_risk", "float", "Yearly value at risk", "money"),
@@ -421,6 +421,7 @@ DECLINE = register(
         compute=_compute,
         charts=_charts,
         summary=_summary,
+        after=("clv",),
         python_step="Poisson and overdue tests on the per-customer window counts; BG/NBD reused from the CLV run",
     )
 )

@@ -23,9 +23,24 @@ def register(analysis: Analysis) -> Analysis:
 
 
 def names() -> list[str]:
-    """Every registered analysis, in the order the package registers them."""
+    """Every registered analysis, alphabetically, except that one comes after those it declares in ``after``
+    (decline reuses the CLV run's fit, so ``run_all`` runs clv first)."""
     _load_builtin()
-    return list(_REGISTRY)
+    done: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...] = ()) -> None:
+        if name in done:
+            return
+        if name in path:
+            raise ValueError(f"analyses {' -> '.join(path + (name,))} wait for each other")
+        for first in sorted(_REGISTRY[name].after):
+            if first in _REGISTRY:
+                visit(first, path + (name,))
+        done.append(name)
+
+    for name in sorted(_REGISTRY):
+        visit(name)
+    return done
 
 
 def get(name: str) -> Analysis:

@@ -122,17 +122,20 @@ def runs(store: Store, name: str | None = None, *, limit: int | None = 50) -> pd
     return df[["run_id", "analysis", "status", "as_of", "started_at", "seconds", "params", "rows", "kept", "note"]]
 
 
-def with_names(store: Store, table: ir.Table, output) -> ir.Table:
-    """``table`` with ``<column>_name`` beside every column that refers to a product or customer (in the engine).
+def with_names(store: Store, rows: pd.DataFrame, output) -> pd.DataFrame:
+    """``rows`` (a small, already ordered result) with ``<column>_name`` beside every column that refers to a
+    product, customer or rep; the names are looked up in the engine for these rows' ids only.
 
-    An id with no catalogue row keeps an empty name; a category in place of a product keeps its own text.
+    An id with no catalogue row, or a category in place of a product, keeps its own text as the name.
     """
+    rows = rows.copy()
     for col in output.columns:
-        if col.refers is None or col.name not in table.columns:
+        if col.refers is None or col.name not in rows.columns:
             continue
-        key = "product_id" if col.refers == "products" else "customer_id"
-        names = store.table(col.refers).select(**{"__id": key, f"{col.name}_name": "name"})
-        joined = table.left_join(names, table[col.name] == names["__id"])
-        named = joined[f"{col.name}_name"]
-        table = joined.drop("__id").mutate(**{f"{col.name}_name": ibis.coalesce(named, joined[col.name])})
-    return table
+        key = {"products": "product_id", "customers": "customer_id", "reps": "rep_id"}[col.refers]
+        ids = [v for v in rows[col.name].dropna().unique().tolist()]
+        catalogue = store.table(col.refers)
+        names = catalogue.filter(catalogue[key].isin(ids)).select(key, "name").execute() if ids else None
+        lookup = dict(zip(names[key], names["name"])) if names is not None else {}
+        rows[f"{col.name}_name"] = rows[col.name].map(lambda v: lookup.get(v, v))
+    return rows

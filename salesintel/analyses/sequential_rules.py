@@ -342,7 +342,7 @@ def _compute(ctx, params: RuleParams) -> dict:
 def _charts(read) -> list:
     import plotly.express as px
 
-    df = read("rules").order_by(ibis.desc("lift")).limit(20).execute()
+    df = read.named(read("rules").order_by(ibis.desc("lift")).limit(20).execute(), "rules")
     if df.empty:
         return []
     df["rule"] = df.antecedent_name + " → " + df.consequent_name

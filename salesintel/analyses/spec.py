@@ -175,12 +175,13 @@ class Col:
     name: str
     type: str
     description: str
-    format: str | None = None  # how people read it: money, percent, count, days, ratio, p
-    refers: str | None = None  # "products" or "customers": front ends show that row's name beside the id
+    format: str | None = None  # how people read it: money, percent (a share), points (a percentage), count, days,
+    # ratio, p, text
+    refers: str | None = None  # "products", "customers" or "reps": front ends show that row's name beside the id
 
     def __post_init__(self) -> None:
-        if self.refers not in (None, "products", "customers"):
-            raise ValueError(f"column {self.name}: refers to products or customers, not {self.refers!r}")
+        if self.refers not in (None, "products", "customers", "reps"):
+            raise ValueError(f"column {self.name}: refers to products, customers or reps, not {self.refers!r}")
         if self.type not in TYPES:
             raise ValueError(f"column {self.name}: unknown type {self.type!r}")
 
@@ -230,6 +231,7 @@ class Analysis:
     python_step: str | None = None  # what is computed in Python, and on which aggregate
     charts: Callable[[Any], list] | None = None  # charts(read) -> plotly figures from engine-side aggregates
     summary: Callable[[Any], list[str]] | None = None  # summary(read) -> sentences for the report's first page
+    after: tuple[str, ...] = ()  # analyses whose kept results or models this one reuses (run_all runs them first)
 
     def __post_init__(self) -> None:
         if not self.outputs:

@@ -109,7 +109,7 @@ def _save_option():
 def _print(store: Store, table, output, fmt: str, limit: int, title: str) -> None:
     """Table format: the first ``limit`` rows with names beside ids; csv and json: every row as declared."""
     if fmt == "table":
-        df = results.with_names(store, table.limit(limit), output).execute()
+        df = results.with_names(store, table.limit(limit).execute(), output)
         df = df[[c for name in output.names for c in (name, f"{name}_name") if c in df.columns]]
     else:
         df = table.execute()

@@ -31,6 +31,8 @@ from salesintel.store import Store
 pd = lazy("pandas")
 
 PREVIEW_ROWS = 15
+# what a sales manager reads first: who to call, what to offer, what sells with what; any other analysis after
+READING_ORDER = ("decline", "offers", "reactivation", "rules", "basket_rules", "affinity", "clv", "profiles")
 
 
 def build_report(store: Store, path: Path, *, title: str = "salesintel report") -> Path:
@@ -39,7 +41,7 @@ def build_report(store: Store, path: Path, *, title: str = "salesintel report") 
 
     latest = _latest_runs(store)
     sections, summary = [], []
-    for name in registry.names():
+    for name in latest:
         analysis = registry.get(name)
         run = latest.get(name)
         if run is None:
@@ -69,9 +71,22 @@ def build_report(store: Store, path: Path, *, title: str = "salesintel report") 
     return path
 
 
-def _reader(store: Store, name: str):
-    """``read(result)``: the whole latest result as an Ibis table, for engine-side aggregates."""
-    return lambda result: results.read(store, name, result)
+class _Reader:
+    """What charts and summaries get: ``read(result)``, the whole latest result as an Ibis table (aggregate in
+    the engine), and ``read.named(df, result)``, names beside the ids of a small pulled result."""
+
+    def __init__(self, store: Store, analysis: Analysis) -> None:
+        self.store, self.analysis = store, analysis
+
+    def __call__(self, result: str):
+        return results.read(self.store, self.analysis.name, result)
+
+    def named(self, df: pd.DataFrame, result: str) -> pd.DataFrame:
+        return results.with_names(self.store, df, self.analysis.outputs[result])
+
+
+def _reader(store: Store, name: str) -> _Reader:
+    return _Reader(store, registry.get(name))
 
 
 def _summary_lines(analysis: Analysis, read) -> list[str]:
@@ -125,11 +140,13 @@ def _run_words(analysis: Analysis, run: dict) -> str:
         if spec is None or key == "as_of" or value is None:
             continue
         label = spec.label or (spec.help.rstrip(".") + ": {}")
-        phrases.append(label.format(value))
+        shown = "yes" if value is True else "no" if value is False else value
+        phrases.append(label.format(f"{shown:,}" if isinstance(shown, (int, float)) else shown))
     when = pd.Timestamp(run["started_at"]).strftime("%Y-%m-%d %H:%M")
+    as_of = pd.Timestamp(run["as_of"]).strftime("%Y-%m-%d") if run["as_of"] is not None else "the last order"
     note = f" Fallback used: {run['note']}." if run["status"] == "fallback" else ""
     return (
-        f"<p class='meta'>Data as of {run['as_of']}; computed {when} UTC; "
+        f"<p class='meta'>Data as of {as_of}; computed {when} UTC; settings: "
         f"{html.escape(', '.join(phrases)) or 'default settings'}.{html.escape(note)}</p>"
     )
 
@@ -137,30 +154,32 @@ def _run_words(analysis: Analysis, run: dict) -> str:
 def _table_html(store: Store, analysis: Analysis, result: str, output: Output) -> str:
     table = results.read(store, analysis.name, result)
     total = int(table.count().execute())
-    df = results.with_names(store, table.limit(PREVIEW_ROWS), output).execute()
+    df = results.with_names(store, table.limit(PREVIEW_ROWS).execute(), output)
     shown = _readable(df, output)
+    head = html.escape(result.replace("_", " ").capitalize())
     caption = (
-        f"{html.escape(result.replace('_', ' ').capitalize())}: {output.grain}. "
-        f"Top {min(PREVIEW_ROWS, total):,} of {total:,} rows; all of them: "
-        f"salesintel show {analysis.name} --result {result} --format csv"
+        f"{html.escape(output.grain.capitalize())}: the first {min(PREVIEW_ROWS, total):,} of {total:,}. "
+        f"All of them: <code>salesintel show {analysis.name} --result {result} --format csv</code>"
     )
-    return f"<h3>{caption}</h3>" + shown.to_html(index=False, escape=False, na_rep="", border=0, classes="t")
+    table_html = shown.to_html(index=False, escape=False, na_rep="", border=0, classes="t")
+    return f"<h3>{head}</h3><p class='meta'>{caption}</p><div class='scroll'>{table_html}</div>"
 
 
 def _readable(df: pd.DataFrame, output: Output) -> pd.DataFrame:
     """Names beside ids, labels from the column descriptions, every number formatted for people."""
     out = {}
+    # a result that names its customers (name) or products (product_name) itself needs no lookup for them
+    own = {"customers": "name" in output.names, "products": "product_name" in output.names, "reps": False}
     for col in output.columns:
         if col.name not in df.columns:
             continue
+        text = df[col.name].map(lambda v, f=col.format: html.escape(format_value(v, f)))
+        long = col.format == "text"
+        out[html.escape(col.description)] = text.map(lambda t: f"<div class='long'>{t}</div>") if long else text
         named = f"{col.name}_name"
-        if named in df.columns and not col.name.endswith("_name"):
+        if named in df.columns and not own[col.refers]:
             if (df[named].astype(str) != df[col.name].astype(str)).any():
                 out[html.escape(col.description + " (name)")] = df[named].fillna("").astype(str).map(html.escape)
-        text = df[col.name].map(lambda v, f=col.format: html.escape(format_value(v, f)))
-        out[html.escape(col.description)] = (
-            text.map(lambda t: f"<div class='long'>{t}</div>") if col.format == "text" else text
-        )
     return pd.DataFrame(out)
 
 
@@ -168,7 +187,7 @@ def format_value(value, fmt: str | None) -> str:
     """A value as a person reads it.
 
     >>> format_value(1234.5, "money"), format_value(0.1234, "percent"), format_value(2.04, "ratio")
-    ('1,234.50', '12.3%', '2.0x')
+    ('1,234', '12.3%', '2.0x')
     >>> format_value(0.00001, "p"), format_value(3.0, "days"), format_value(None, "money")
     ('< 0.001', '3', '')
     """
@@ -181,9 +200,11 @@ def format_value(value, fmt: str | None) -> str:
     if not isinstance(value, (int, float)):
         return str(value)
     if fmt == "money":
-        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}" if abs(value) >= 100_000 else f"{value:,.2f}"
+        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
     if fmt == "percent":
         return f"{value:.1%}"
+    if fmt == "points":  # already a percentage
+        return f"{value:,.0f}%"
     if fmt == "ratio":
         return f"{value:,.1f}x"
     if fmt == "p":
@@ -203,7 +224,10 @@ def _latest_runs(store: Store) -> dict[str, dict]:
             out.setdefault(row["analysis"], row)
     for row in out.values():
         row["params"] = json.loads(row["params"] or "{}")
-    return {n: out[n] for n in registry.names() if n in out}
+    order = [n for n in READING_ORDER if n in out] + [
+        n for n in registry.names() if n in out and n not in READING_ORDER
+    ]
+    return {n: out[n] for n in order}
 
 
 _CSS = """
@@ -211,7 +235,8 @@ body{font-family:system-ui,-apple-system,sans-serif;margin:2rem auto;max-width:1
 h1{color:#6b4226}h2{border-bottom:2px solid #6b4226;padding-bottom:.2rem;margin-top:2.5rem}
 .summary{background:#f8f3ee;border-left:6px solid #6b4226;padding:.5rem 1.5rem;margin:1rem 0}
 .summary li{margin:.4rem 0;font-size:1.05rem}
-.q{font-style:italic}.meta{color:#666;font-size:.85rem}.warn{color:#a33;font-weight:600}
+.q{font-style:italic}code{background:#f4ede6;padding:0 .3rem}.scroll{overflow-x:auto}
+.meta{color:#666;font-size:.85rem}.warn{color:#a33;font-weight:600}
 nav ul{columns:2}
 table.t{border-collapse:collapse;font-size:.82rem;margin-bottom:1.5rem;width:100%}
 table.t th,table.t td{padding:.25rem .5rem;border-bottom:1px solid #e3dcd5;text-align:left;vertical-align:top}
