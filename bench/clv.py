@@ -68,7 +68,7 @@ def main() -> None:
     print(
         f"salesintel BG/NBD + Gamma-Gamma fit: {ours_fit:.2f} s; scoring (p_alive, purchases, CLV): {ours_score:.2f} s"
     )
-    print(f"  r={m.r:.3f} alpha={m.alpha:.3f} a={m.a:.3f} b={m.b:.3f} (true {TRUE})")
+    print(f"  r={m.r_:.3f} alpha={m.alpha_:.3f} a={m.a_:.3f} b={m.b_:.3f} (true {TRUE})")
 
     from lifetimes import BetaGeoFitter
 

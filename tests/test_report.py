@@ -16,8 +16,10 @@ from salesintel.report import build_report
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
-needs_browser = pytest.mark.skipif(shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists(),
-                                   reason="chromium is not installed (apt-get install chromium; .ci/run does)")
+needs_browser = pytest.mark.skipif(
+    shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists(),
+    reason="chromium is not installed (apt-get install chromium; .ci/run does)",
+)
 
 
 @pytest.fixture(scope="module")

@@ -398,7 +398,7 @@ def _summary(read) -> list[str]:
         return ["No customer's buying has declined."]
     return [
         f"Call first: {int(row.n):,} customers' buying has declined, {row.value:,.0f} a year at risk; "
-        f"{int(row.phone or 0):,} of them are best reached by phone (salesintel winback --assign makes the tasks)."
+        f"{int(row.phone or 0):,} of them are best reached by phone (salesintel winback makes the tasks)."
     ]
 
 
@@ -416,6 +416,16 @@ DECLINE = register(
                 key=("customer_id",),
                 person_key="customer_id",
                 sort=("value_at_risk", True),
+                brief=(
+                    "customer_id",
+                    "name",
+                    "owner_id",
+                    "last_order_at",
+                    "drop_pct",
+                    "value_at_risk",
+                    "reason",
+                    "suggested_channel",
+                ),
             )
         },
         compute=_compute,

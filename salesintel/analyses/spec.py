@@ -195,10 +195,11 @@ class Output:
     key: tuple[str, ...]
     person_key: str | None  # the column naming a person (customer_id), or None: the table holds no personal data
     sort: tuple[str, bool] | None = None  # (column, descending): how people read it, best first
+    brief: tuple[str, ...] | None = None  # the columns a person reads first (report preview); default all
 
     def __post_init__(self) -> None:
         names = self.names
-        for col in (*self.key, *([self.person_key] if self.person_key else [])):
+        for col in (*self.key, *([self.person_key] if self.person_key else []), *(self.brief or ())):
             if col not in names:
                 raise ValueError(f"output key column {col!r} is not among the declared columns")
 

@@ -159,7 +159,8 @@ def _table_html(store: Store, analysis: Analysis, result: str, output: Output) -
     head = html.escape(result.replace("_", " ").capitalize())
     caption = (
         f"{html.escape(output.grain.capitalize())}: the first {min(PREVIEW_ROWS, total):,} of {total:,}. "
-        f"All of them: <code>salesintel show {analysis.name} --result {result} --format csv</code>"
+        f"All of them{', with every column' if output.brief else ''}: "
+        f"<code>salesintel show {analysis.name} --result {result} --format csv</code>"
     )
     table_html = shown.to_html(index=False, escape=False, na_rep="", border=0, classes="t")
     return f"<h3>{head}</h3><p class='meta'>{caption}</p><div class='scroll'>{table_html}</div>"
@@ -171,7 +172,7 @@ def _readable(df: pd.DataFrame, output: Output) -> pd.DataFrame:
     # a result that names its customers (name) or products (product_name) itself needs no lookup for them
     own = {"customers": "name" in output.names, "products": "product_name" in output.names, "reps": False}
     for col in output.columns:
-        if col.name not in df.columns:
+        if col.name not in df.columns or (output.brief and col.name not in output.brief):
             continue
         text = df[col.name].map(lambda v, f=col.format: html.escape(format_value(v, f)))
         long = col.format == "text"
