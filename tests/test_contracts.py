@@ -220,3 +220,25 @@ def test_decline_reuses_the_clv_fit_instead_of_refitting(full_store, monkeypatch
     monkeypatch.setattr(decline, "fit_purchases", lambda *a, **k: calls.append(1))
     outcome = runner.run(full_store, "decline", as_of=datetime(2025, 9, 30).date())
     assert outcome.record.status == "ok" and calls == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_runs_on_a_tiny_store_without_failing(name, tmp_path) -> None:
+    """Three customers and six order lines (a new user's first file): ok, fallback or skipped, never failed."""
+    store = Store.open(str(tmp_path / "tiny.duckdb"))
+    store.append("customers", pa.table({"customer_id": ["C1", "C2", "C3"], "name": ["Ann", "Bo", "Cy"]}))
+    store.append(
+        "orders",
+        pa.table(
+            {
+                "order_id": ["o1", "o2", "o3", "o4", "o5", "o6"],
+                "line": [1] * 6,
+                "customer_id": ["C1", "C1", "C2", "C2", "C3", "C1"],
+                "product_id": ["P1", "P2", "P1", "P2", "P1", "P1"],
+                "amount": [5.0] * 6,
+                "ordered_at": [datetime(2024, m, 1) for m in (1, 3, 2, 5, 6, 7)],
+            }
+        ),
+    )
+    outcome = runner.run(store, name)
+    assert outcome.record.status in ("ok", "fallback", "skipped"), outcome.record.note

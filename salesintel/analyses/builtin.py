@@ -20,4 +20,12 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
 
 # analyses of your own, outside the package: SALESINTEL_PLUGINS=my_company.analyses,other_module
 for _module in filter(None, (m.strip() for m in os.environ.get("SALESINTEL_PLUGINS", "").split(","))):
-    importlib.import_module(_module)
+    try:
+        importlib.import_module(_module)
+    except ModuleNotFoundError as exc:
+        from salesintel.errors import UserInputError
+
+        raise UserInputError(
+            f"SALESINTEL_PLUGINS names {_module!r}, which cannot be imported ({exc}); "
+            f"put its folder on PYTHONPATH or install it"
+        ) from None

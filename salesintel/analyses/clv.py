@@ -262,6 +262,11 @@ def _summary(read) -> list[str]:
     row = t.aggregate(total=t.clv.sum(), n=t.count(), alive=(t.p_alive < 0.5).sum()).execute().iloc[0]
     if not row.n:
         return []
+    if not row.total:
+        return [
+            f"Lifetime value could not be estimated for the {int(row.n):,} customers with purchases: "
+            "too few repeat buyers to model spend (see the CLV section)."
+        ]
     return [
         f"The {int(row.n):,} customers with purchases are worth {row.total:,.0f} over the horizon; "
         f"{int(row.alive or 0):,} of them are more likely gone than active."

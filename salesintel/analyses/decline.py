@@ -85,7 +85,7 @@ class DeclineParams(Params):
 COLUMN_DECLS = (
     Col("customer_id", "string", "Customer", refers="customers"),
     Col("name", "string", "Name"),
-    Col("owner_id", "string", "Owner (rep)", refers="reps"),
+    Col("owner_id", "string", "Owner", refers="reps"),
     Col("last_order_at", "date", "Last purchase"),
     Col("orders_prev", "float", "Purchases per window before"),
     Col("orders_recent", "int", "Purchases in the last window", "count"),
@@ -235,13 +235,15 @@ def _reasons(
     out: pd.DataFrame, fell: pd.Series, fell2: pd.Series, overdue: pd.Series, params: DeclineParams
 ) -> pd.Series:
     """One sentence per customer a rep can say, built column-wise from the tests that fired."""
+    if out.empty:
+        return pd.Series([], index=out.index, dtype=object)
     w = params.window_days
     window = (
         "bought "
         + _times(out.orders_prev)
-        + " every "
+        + " per "
         + str(w)
-        + " days over the year before, "
+        + " days on average over the year before, "
         + _times(out.orders_recent)
         + " in the last "
         + str(w)
@@ -250,9 +252,9 @@ def _reasons(
     window2 = (
         "bought "
         + _times(out.orders_prev2)
-        + " every "
+        + " per "
         + str(2 * w)
-        + " days over the year before, "
+        + " days on average over the year before, "
         + _times(out.orders_recent2)
         + " in the last "
         + str(2 * w)
@@ -279,7 +281,7 @@ def _times(n: pd.Series) -> pd.Series:
     """Counts in words: "once", "twice", "3 times", "2.5 times"."""
     rounded = n.astype(float).round(1)
     text = rounded.map(lambda v: "once" if v == 1 else "twice" if v == 2 else "never" if v == 0 else f"{v:g} times")
-    return text
+    return text.astype(object)  # an empty list stays text, so the sentences below still add up
 
 
 def suggest_channel(people: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.Series:

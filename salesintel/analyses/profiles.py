@@ -144,9 +144,12 @@ def _summary(read) -> list[str]:
         return []
     total = int(seg.customers.sum())
     risk = seg[seg.rfm_segment.isin(["cannot lose them", "at risk"])]
+    quiet = int(risk.customers.sum())
+    who = "buyer has" if quiet == 1 else "buyers have"
     return [
-        f"{total:,} customers have ordered; {int(risk.customers.sum()):,} frequent buyers have gone quiet "
-        f"(segments 'cannot lose them' and 'at risk'), worth {risk.revenue.sum():,.0f} in past revenue."
+        f"{total:,} customers have ordered; by RFM score {quiet:,} frequent {who} "
+        f"not ordered lately (segments 'cannot lose them' and 'at risk'), worth {risk.revenue.sum():,.0f} in past "
+        f"revenue. The decline list above tests each customer against their own pace instead."
     ]
 
 

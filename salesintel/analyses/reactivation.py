@@ -116,10 +116,20 @@ def _summary(read) -> list[str]:
     df = read("reactivation").execute().set_index("group")
     if df.empty or not df.loc["contacted", "tasks"]:
         return []
-    c, n = df.loc["contacted"], df.loc["not contacted"]
+    c, n, d = df.loc["contacted"], df.loc["not contacted"], df.loc["difference"]
+    interval = f"95% interval {d.ci_low * 100:+.1f} to {d.ci_high * 100:+.1f}"
+    if d.ci_low > 0:
+        verdict = f"contacting helped: {d.rate * 100:+.1f} points ({interval})"
+    elif d.ci_high < 0:
+        verdict = f"the contacted came back less: {d.rate * 100:+.1f} points"
+    else:
+        verdict = (
+            f"the difference, {d.rate * 100:+.1f} points (95% interval {d.ci_low * 100:+.1f} to "
+            f"{d.ci_high * 100:+.1f}), could be chance"
+        )
     return [
         f"Win-back: {c.rate:.0%} of {int(c.tasks):,} contacted customers came back against {n.rate:.0%} of "
-        f"{int(n.tasks):,} not reached."
+        f"{int(n.tasks):,} not reached; {verdict}. Reps choose whom they reach, so this is not proof either way."
     ]
 
 

@@ -48,13 +48,23 @@ def read(
     if run_id is None:
         view = analysis.latest_view(result)
         if not store.has_table(view):
-            raise NotFound(f"{name} has not been run on this database yet; run: salesintel analyze {name}")
+            raise NotFound(_never_kept(store, name))
         table = store.table(view)
     else:
         table = _run_rows(store, analysis, result, run_id)
     table = filter_rows(table, where)
     table = order_rows(table, order_by, output.sort)
     return table.limit(limit) if limit is not None else table
+
+
+def _never_kept(store: Store, name: str) -> str:
+    """Why there is no kept result: never run, or every run so far failed or was skipped (and why)."""
+    runs = store.table("analysis_runs")
+    last = runs.filter(runs.analysis == name).order_by(runs.started_at.desc()).limit(1).execute()
+    if last.empty:
+        return f"{name} has not been run on this database yet; run: salesintel analyze {name}"
+    row = last.iloc[0]
+    return f"{name} has no kept result: its latest run {row.status} ({row.note}); see salesintel runs {name}"
 
 
 def _run_rows(store: Store, analysis, result: str, run_id: str) -> ir.Table:

@@ -107,13 +107,16 @@ def _save_option():
 
 
 def _print(store: Store, table, output, fmt: str, limit: int, title: str) -> None:
-    """Table format: the first ``limit`` rows with names beside ids; csv and json: every row as declared."""
+    """Table format: the first ``limit`` rows as people read them (names beside ids, formatted numbers, the
+    columns to read first); csv and json: every row, every declared column, values as they are."""
     if fmt == "table":
-        df = results.with_names(store, table.limit(limit).execute(), output)
-        df = df[[c for name in output.names for c in (name, f"{name}_name") if c in df.columns]]
+        from salesintel.formatting import readable
+
+        shown, _ = readable(results.with_names(store, table.limit(limit).execute(), output), output)
+        more = " (more columns: --format csv)" if output.brief else ""
+        render(shown, fmt, title=f"{title}{more}")
     else:
-        df = table.execute()
-    render(df, fmt, title=title)
+        render(table.execute(), fmt, title=title)
 
 
 def _register_analysis_commands() -> None:

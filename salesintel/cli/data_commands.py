@@ -73,6 +73,11 @@ def load(
                     f"note: {r.table} has no place for the columns {', '.join(r.ignored)}; they were not stored "
                     f"(only customers, products and opportunities keep custom attributes)"
                 )
+            if r.rejected:
+                message(
+                    f"note: {r.rejected:,} {r.table} rows of {Path(r.source_file).name} were refused; "
+                    f"see why with: salesintel export rejects -o rejects.csv"
+                )
             for col, n in r.orphans.items():
                 message(
                     f"note: {n} {r.table} rows reference a {col} that is not loaded yet (kept; see salesintel check)"
@@ -86,7 +91,12 @@ def export(
     table: Annotated[str, typer.Argument(help="Any table: canonical, rejects, tasks, models or a result_* table.")],
     output: Annotated[
         Optional[str],
-        typer.Option("--output", "-o", help="File to write; - for standard output (the default when output is piped)."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write (default TABLE.FORMAT in the current folder, in a terminal); "
+            "- for standard output (the default when piped).",
+        ),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv, parquet, json (one array) or jsonl.")] = "csv",
     db: Db = None,
@@ -151,6 +161,11 @@ def schema_command(
         from salesintel.ingest.attributes import listed
 
         extra = listed(Store.open(db, create=False)).execute()
+        if extra.empty:
+            message(
+                "no custom attributes in this database yet (extra columns of a customers, products or "
+                "opportunities file become custom attributes)"
+            )
         rows += [
             {
                 "table": a.table_name,

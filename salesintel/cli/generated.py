@@ -135,6 +135,7 @@ def with_signature(func: Callable, params: list[inspect.Parameter], doc: str) ->
 
 def command_doc(analysis: Analysis, example: str) -> str:
     outputs = "; ".join(f"{name}: {o.grain}" for name, o in analysis.outputs.items())
+    example = example.replace(analysis.name, analysis.name.replace("_", "-"))
     return f"{analysis.title}: {analysis.question}\n\nResults: {outputs}.\n\nExample: {example}"
 
 

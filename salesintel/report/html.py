@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from pathlib import Path
 
 from salesintel.analyses import registry, results
 from salesintel.analyses.spec import Analysis, Output
+from salesintel.formatting import readable
 from salesintel.lazy import lazy
 from salesintel.store import Store
 
@@ -158,7 +158,8 @@ def _table_html(store: Store, analysis: Analysis, result: str, output: Output) -
     shown = _readable(df, output)
     head = html.escape(result.replace("_", " ").capitalize())
     caption = (
-        f"{html.escape(output.grain.capitalize())}: the first {min(PREVIEW_ROWS, total):,} of {total:,}. "
+        f"{html.escape(output.grain.capitalize())}: "
+        f"{f'the first {min(PREVIEW_ROWS, total):,} of {total:,}' if total else 'no rows in this run'}. "
         f"All of them{', with every column' if output.brief else ''}: "
         f"<code>salesintel show {analysis.name} --result {result} --format csv</code>"
     )
@@ -167,52 +168,16 @@ def _table_html(store: Store, analysis: Analysis, result: str, output: Output) -
 
 
 def _readable(df: pd.DataFrame, output: Output) -> pd.DataFrame:
-    """Names beside ids, labels from the column descriptions, every number formatted for people."""
-    out = {}
-    # a result that names its customers (name) or products (product_name) itself needs no lookup for them
-    own = {"customers": "name" in output.names, "products": "product_name" in output.names, "reps": False}
-    for col in output.columns:
-        if col.name not in df.columns or (output.brief and col.name not in output.brief):
-            continue
-        text = df[col.name].map(lambda v, f=col.format: html.escape(format_value(v, f)))
-        long = col.format == "text"
-        out[html.escape(col.description)] = text.map(lambda t: f"<div class='long'>{t}</div>") if long else text
-        named = f"{col.name}_name"
-        if named in df.columns and not own[col.refers]:
-            if (df[named].astype(str) != df[col.name].astype(str)).any():
-                out[html.escape(col.description + " (name)")] = df[named].fillna("").astype(str).map(html.escape)
-    return pd.DataFrame(out)
-
-
-def format_value(value, fmt: str | None) -> str:
-    """A value as a person reads it.
-
-    >>> format_value(1234.5, "money"), format_value(0.1234, "percent"), format_value(2.04, "ratio")
-    ('1,234', '12.3%', '2.0x')
-    >>> format_value(0.00001, "p"), format_value(3.0, "days"), format_value(None, "money")
-    ('< 0.001', '3', '')
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d") if not (value.hour or value.minute) else value.strftime("%Y-%m-%d %H:%M")
-    if not isinstance(value, (int, float)):
-        return str(value)
-    if fmt == "money":
-        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
-    if fmt == "percent":
-        return f"{value:.1%}"
-    if fmt == "points":  # already a percentage
-        return f"{value:,.0f}%"
-    if fmt == "ratio":
-        return f"{value:,.1f}x"
-    if fmt == "p":
-        return "< 0.001" if value < 0.001 else f"{value:.3f}"
-    if fmt in ("count", "days") or isinstance(value, int):
-        return f"{value:,.0f}"
-    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
+    """The people's view of the rows (see :func:`salesintel.formatting.readable`), escaped for HTML."""
+    shown, long = readable(df, output)
+    return pd.DataFrame(
+        {
+            html.escape(label): shown[label].map(html.escape).map(lambda t: f"<div class='long'>{t}</div>")
+            if label in long
+            else shown[label].map(html.escape)
+            for label in shown.columns
+        }
+    )
 
 
 def _latest_runs(store: Store) -> dict[str, dict]:
