@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import scipy.stats  # noqa: F401 - salesintel imports it lazily, on first use; import it before the clock starts
 import pyarrow.compute as pc
+import scipy.stats  # noqa: F401 - salesintel imports it lazily, on first use; import it before the clock starts
 
 from salesintel.analyses.affinity import group_affinity
 from salesintel.analyses.basket_rules import basket_rules, order_baskets
