@@ -25,19 +25,13 @@ import pyarrow as pa
 
 from salesintel.errors import UserInputError
 from salesintel.lazy import lazy
+from salesintel.schema import IBIS_TYPES
 
 ibis = lazy("ibis")
 ir = lazy("ibis.expr.types")
 
-#: column types an output may declare (the schema's names), and the Ibis type each is stored as
-TYPES = {
-    "string": "string",
-    "int": "int64",
-    "float": "float64",
-    "bool": "boolean",
-    "timestamp": "timestamp",
-    "date": "date",
-}
+#: column types an output may declare (the schema's names but json), and the Ibis type each is stored as
+TYPES = {name: ibis_type for name, ibis_type in IBIS_TYPES.items() if name != "json"}
 
 Result = dict[str, "ir.Table | pa.Table"]
 
