@@ -265,3 +265,39 @@ def test_one_order_has_one_timestamp_and_the_planted_basket_pair_is_found(demo_s
     pair = truth["basket_pair"]
     row = rules[(rules.antecedent == pair["lhs"]) & (rules.consequent == pair["rhs"])]
     assert len(row) == 1 and row.lift.iloc[0] > 2 and row.confidence.iloc[0] >= 0.5
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 5), st.integers(1, 3), st.integers(0, 200)), min_size=1, max_size=40),
+    window=st.integers(5, 90),
+)
+def test_upsell_rates_are_censored_and_match_brute_force(rows, window) -> None:
+    """Before: the rate counted the whole ownership history, so long-standing customers weighed in forever."""
+    from salesintel.analyses.offers import upsell_rates
+
+    start, as_of = date(2024, 1, 1), date(2024, 6, 30)
+    df = pd.DataFrame(rows, columns=["c", "tier", "day"])
+    df["first_on"] = [start + timedelta(days=d) for d in df.day]
+    mine = (
+        df.assign(customer_id="c" + df.c.astype(str), category="k")
+        .groupby(["customer_id", "category", "tier"], as_index=False)
+        .first_on.min()
+    )
+    got = upsell_rates(ibis.memtable(mine), as_of=as_of, window_days=window).execute()
+    got = {int(r.tier): r.rate for r in got.itertuples()}
+    first = {(r.customer_id, r.tier): r.first_on for r in mine.itertuples()}
+    want = {}
+    for t in (1, 2, 3):
+        owners = up = 0
+        for (c, tier), day in first.items():
+            if tier != t or day > as_of - timedelta(days=window):
+                continue
+            nxt = first.get((c, t + 1))
+            if nxt is not None and nxt <= day:
+                continue  # owned the next tier already
+            owners += 1
+            up += nxt is not None and (nxt - day).days <= window
+        if owners:
+            want[t] = up / owners
+    assert got.keys() == want.keys() and all(abs(got[t] - want[t]) < 1e-12 for t in want)

@@ -3,14 +3,15 @@
 Cross-sell: for every significant sequential rule A -> B (p < max_p_value, lift >= min_lift) and a customer who
 owns A but not B, the chance now is the rule's confidence times the share of the window still ahead
 (at least 10%: a late buyer is still a candidate), times B's list price. Upsell: a customer's highest
-tier in a category, the next tier's product, at the share of same-tier owners who own the next tier.
+tier in a category, the next tier's product, at the share of same-tier owners who moved up within the
+window (censored: only owners with a full window count).
 Every offer carries a reason a rep can say; customers who opted out of all contact are scored but marked.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import ClassVar
 
 import pyarrow as pa
@@ -106,21 +107,27 @@ def cross_sell(owned: ir.Table, rules: ir.Table, products: ir.Table, *, as_of: d
     )
 
 
-def upsell(owned: ir.Table, products: ir.Table) -> ir.Table:
+def upsell_rates(mine: ir.Table, *, as_of: date, window_days: int) -> ir.Table:
+    """Per category and tier t: ``rate``, the share of customers who first reached tier t at least
+    ``window_days`` before ``as_of`` (a full window: right-censoring) and did not own tier t+1 by then, who
+    first bought tier t+1 within ``window_days``. ``mine`` has customer_id, category, tier, first_on."""
+    firsts = mine.group_by("customer_id", "category", "tier").aggregate(first=mine.first_on.min())
+    base = firsts.filter(firsts["first"] <= ibis.literal(as_of - timedelta(days=window_days)))
+    nxt = firsts.select(c2=firsts.customer_id, cat2=firsts.category, up_tier=firsts.tier, up_first=firsts["first"])
+    j = base.left_join(nxt, [base.customer_id == nxt.c2, base.category == nxt.cat2, nxt.up_tier == base.tier + 1])
+    lag = days_between(j.up_first, j["first"])
+    owned_before = j.up_first.notnull() & (lag <= 0)
+    hit = j.up_first.notnull() & (lag > 0) & (lag <= window_days)
+    agg = j.group_by("category", "tier").aggregate(owners=(~owned_before).sum(), up=hit.sum())
+    agg = agg.filter(agg.owners > 0)
+    return agg.select("category", "tier", rate=agg.up.cast("float64") / agg.owners.cast("float64"))
+
+
+def upsell(owned: ir.Table, products: ir.Table, *, as_of: date, window_days: int) -> ir.Table:
     p = products.filter(products.tier.notnull() & products.category.notnull())
     mine = owned.join(p.select("product_id", "category", "tier"), owned.item == p.product_id)
     top = mine.group_by("customer_id", "category").aggregate(tier=mine.tier.max())
-    # share of owners of tier t who also own tier t+1 of the same category
-    rate_base = mine.group_by("category", tier=mine.tier).aggregate(owners=mine.customer_id.nunique())
-    went_up = mine.join(mine.select("customer_id", "category", up=mine.tier), ["customer_id", "category"])
-    went_up = (
-        went_up.filter(went_up.up == went_up.tier + 1)
-        .group_by("category", "tier")
-        .aggregate(up=went_up.customer_id.nunique())
-    )
-    rates = rate_base.left_join(went_up, ["category", "tier"]).select(
-        "category", "tier", rate=ibis._.up.fill_null(0).cast("float64") / ibis._.owners
-    )
+    rates = upsell_rates(mine, as_of=as_of, window_days=window_days)
     nxt = p.select("category", next_id=p.product_id, next_name=p.name, next_price=p.price, next_tier=p.tier)
     cand = top.join(nxt, [top.category == nxt.category, nxt.next_tier == top.tier + 1]).join(
         rates, ["category", "tier"]
@@ -134,6 +141,9 @@ def upsell(owned: ir.Table, products: ir.Table) -> ir.Table:
         + _pct(cand.rate)
         + " of such owners move up to "
         + cand.next_name
+        + " within "
+        + str(window_days)
+        + " days"
     )
     return cand.select(
         "customer_id",
@@ -163,7 +173,8 @@ def next_best_offers(
     """
     owned = first_purchases(orders, products, as_of=as_of)
     offers = ibis.union(
-        cross_sell(owned, rules, products, as_of=as_of, window_days=window_days), upsell(owned, products)
+        cross_sell(owned, rules, products, as_of=as_of, window_days=window_days),
+        upsell(owned, products, as_of=as_of, window_days=window_days),
     )
     offers = offers.anti_join(owned, [offers.customer_id == owned.customer_id, offers.product_id == owned.item])
     # one row per customer and product: the strongest reason wins
