@@ -143,7 +143,7 @@ def run(store: Store, name: str, *, save: bool = True, params: Params | None = N
         record.status, record.note = "failed", _error_line(exc)
         record.error = exc
         if save:
-            _forget(store, analysis, run_id)
+            _forget(store, analysis, [run_id])
     record.seconds = time.perf_counter() - t0
     if save:
         _log(store, record, started)
@@ -268,12 +268,12 @@ def _keep(store: Store, analysis: Analysis, tables: dict[str, ir.Table], record:
     return kept
 
 
-def _forget(store: Store, analysis: Analysis, run_id: str) -> None:
-    """Remove whatever a failed run had written."""
+def _forget(store: Store, analysis: Analysis, run_ids: list[str]) -> None:
+    """Remove the result rows of these runs (a failed run's partial writes, or pruned runs)."""
     for result in analysis.outputs:
         name = analysis.result_table(result)
         if store.has_table(name):
-            store.delete_in(name, "run_id", [run_id])
+            store.delete_in(name, "run_id", run_ids)
 
 
 def prune(store: Store, name: str, *, keep: int) -> int:
@@ -285,16 +285,9 @@ def prune(store: Store, name: str, *, keep: int) -> int:
     old = ids[keep:]
     if not old:
         return 0
-    _forget_many(store, analysis, old)
+    _forget(store, analysis, old)
     store.update_in("analysis_runs", "run_id", old, {"pruned": True})
     return len(old)
-
-
-def _forget_many(store: Store, analysis: Analysis, run_ids: list[str]) -> None:
-    for result in analysis.outputs:
-        name = analysis.result_table(result)
-        if store.has_table(name):
-            store.delete_in(name, "run_id", run_ids)
 
 
 def _log(store: Store, record: RunRecord, started: datetime) -> None:

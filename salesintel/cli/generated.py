@@ -14,7 +14,7 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 
 from salesintel.analyses.spec import Analysis, ParamSpec
-from salesintel.cli.options import FORMATS, Db, Format, Limit, check_format, parse_date
+from salesintel.cli.options import Db, Format, Limit, parse_date
 
 _CLI_TYPES: dict[type, type] = {int: int, float: float, str: str, bool: bool, date: str}
 
@@ -140,8 +140,6 @@ def command_doc(analysis: Analysis, example: str) -> str:
 
 
 __all__ = [
-    "FORMATS",
-    "check_format",
     "command_doc",
     "param_options",
     "param_values",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from salesintel.demo import catalogue as cat
@@ -213,8 +214,7 @@ def _orders(people: dict, indicator: dict, rng: np.random.Generator) -> tuple[pa
 
 def _after_stop_removed(orders: pa.Table, people: dict) -> pa.Table:
     """The regulars who stopped buy nothing after their stop day (no follow-up or campaign order either)."""
-    index = {cid: i for i, cid in enumerate(people["ids"])}
-    cust = np.array([index[c] for c in orders.column("customer_id").to_pylist()])
+    cust = pc.index_in(orders.column("customer_id"), value_set=pa.array(people["ids"])).to_numpy()
     day = (orders.column("ordered_at").to_numpy().astype("datetime64[D]") - np.datetime64(START)).astype(int)
     return orders.filter(pa.array(day < people["stop_day"][cust]))
 
