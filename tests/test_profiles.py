@@ -62,3 +62,43 @@ def test_as_of_ignores_later_orders(demo_store, as_of) -> None:
     early = customer_profiles(orders, as_of=as_of).execute()
     assert early.last_order_at.max() < pd.Timestamp("2024-07-01")
     assert early.recency_days.min() >= 0
+
+
+def test_custom_attributes_are_groups_in_profiles_and_affinity(store, tmp_path) -> None:
+    """A customers export's own column (industry) is kept at load and becomes a dimension of profiles'
+    groups and of affinity; a column with a value per customer (a note) is not a dimension."""
+    from salesintel.ingest import load_file
+
+    rng = range(60)
+    industry = ["retail" if i % 3 == 0 else "banking" for i in rng]
+    customers = tmp_path / "customers.csv"
+    customers.write_text(
+        "customer_id,industry,note\n" + "".join(f"c{i},{industry[i]},note {i}\n" for i in rng), encoding="utf-8"
+    )
+    # retail customers buy category "tools" as well; everyone buys "paper"
+    lines = ["order_id,line,customer_id,product_id,ordered_at,amount"]
+    for i in rng:
+        lines.append(f"o{i},1,c{i},paper,2024-01-{i % 28 + 1:02d} 10:00:00,10")
+        if industry[i] == "retail":
+            lines.append(f"o{i},2,c{i},hammer,2024-01-{i % 28 + 1:02d} 10:00:00,30")
+    (tmp_path / "orders.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    products = "product_id,name,category\npaper,Paper,office\nhammer,Hammer,tools\n"
+    (tmp_path / "products.csv").write_text(products, encoding="utf-8")
+    for table in ("customers", "products", "orders"):
+        load_file(store, tmp_path / f"{table}.csv", table=table)
+
+    runner.run(store, "profiles", as_of=date(2024, 3, 31))
+    groups = results.read(store, "profiles", "groups").execute().set_index(["dimension", "group"])
+    assert set(groups.index.get_level_values("dimension")) == {"industry"}
+    retail = groups.loc[("industry", "retail")]
+    assert (retail.customers, retail.revenue) == (20, 20 * 40.0)
+    assert retail.revenue_share == pytest.approx(800 / (60 * 10 + 20 * 30))
+    assert retail.avg_order_value == 40.0
+
+    runner.run(store, "affinity", as_of=date(2024, 3, 31), min_group_size=5)
+    aff = results.read(store, "affinity", "affinity").execute()
+    tools = aff[(aff.dimension == "industry") & (aff.group == "retail") & (aff["item"] == "tools")]
+    assert len(tools) == 1 and tools.group_rate.iloc[0] == 1.0 and tools.other_rate.iloc[0] == 0.0
+    assert not aff.dimension.str.contains("note").any()
+    runner.run(store, "affinity", as_of=date(2024, 3, 31), min_group_size=5, attributes=False)
+    assert results.read(store, "affinity", "affinity").execute().empty

@@ -49,6 +49,49 @@ def brute_force_counts(orders: pd.DataFrame, as_of: date, window: int) -> dict:
     return out
 
 
+def brute_force_baselines(orders: pd.DataFrame, as_of: date, window: int) -> dict:
+    """Python oracle of the baseline as docs/definitions.md states it: per month m (its 1st, at least W days
+    before as_of), among customers with an order in m (and a purchase by as_of) who did not own B at m and
+    did not buy A before m + W, the share whose first B falls in [m, m + W); averaged with weights =
+    eligible A buyers whose first A fell in m, over the months with at least one comparable customer."""
+    o = orders[orders.ordered_at.dt.date <= as_of]
+    first = {
+        (c, p): d.date()
+        for (c, p), d in o[o.amount > 0].groupby(["customer_id", "product_id"]).ordered_at.min().items()
+    }
+    last_start = as_of - timedelta(days=window)
+    buyers = {c for c, _ in first}  # a customer who only ever returned goods is in no comparison group
+    active: dict[date, set] = {}
+    for c, t in zip(o.customer_id, o.ordered_at):
+        m = t.date().replace(day=1)
+        if m <= last_start and c in buyers:
+            active.setdefault(m, set()).add(c)
+    products = sorted({p for _, p in first})
+    out = {}
+    for a in products:
+        weights: dict[date, int] = {}
+        for (c, p), t in first.items():
+            if p == a and t <= last_start:
+                weights[t.replace(day=1)] = weights.get(t.replace(day=1), 0) + 1
+        for b in products:
+            if a == b:
+                continue
+            num = den = 0.0
+            for m, w in weights.items():
+                end = m + timedelta(days=window)
+                comparable = [
+                    c
+                    for c in active.get(m, ())
+                    if not (first.get((c, b)) and first[(c, b)] < m) and not (first.get((c, a)) and first[(c, a)] < end)
+                ]
+                if comparable:
+                    bought = sum(1 for c in comparable if first.get((c, b)) and first[(c, b)] < end)
+                    num += w * bought / len(comparable)
+                    den += w
+            out[(a, b)] = num / den if den else None
+    return out
+
+
 order_rows = st.lists(
     st.tuples(st.integers(0, 6), st.sampled_from("ABCD"), st.integers(0, 120), st.sampled_from([5.0, 5.0, 5.0, -5.0])),
     min_size=1,
@@ -121,6 +164,10 @@ def test_sequential_rules_in_a_store_match_brute_force(rows, window) -> None:
         (r.antecedent, r.consequent): (r.customers_a, r.customers_a_then_b, r.median_days) for r in rules.itertuples()
     }
     assert got == brute_force_counts(orders.to_pandas(), as_of, window)
+    expected = brute_force_baselines(orders.to_pandas(), as_of, window)
+    for r in rules.itertuples():
+        want = expected[(r.antecedent, r.consequent)]
+        assert (pd.isna(r.baseline) and want is None) or r.baseline == pytest.approx(want, abs=1e-12)
 
 
 def _groceries() -> ibis.Table:

@@ -1,6 +1,7 @@
 """Demographic and group affinity: which groups buy which categories (and products) more than everyone else.
 
-For each group (age band, gender, region, country, source and pairs of them) and item: the share of the
+For each group (age band, gender, region, country, source, the customers' own attributes such as industry or
+plan, see :mod:`salesintel.analyses.groups`, and pairs of them) and item: the share of the
 group's buyers who bought the item, the share among all other buyers, lift = group rate / other rate, a
 two-proportion z-test (one-sided, group > others) and Benjamini-Hochberg adjusted p-values over every
 comparison made. Groups with fewer than ``min_group_size`` buyers are not tested.
@@ -8,7 +9,6 @@ comparison made. Groups with fewer than ``min_group_size`` buyers are not tested
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
@@ -16,6 +16,7 @@ from typing import ClassVar
 import numpy as np
 import pyarrow as pa
 
+from salesintel.analyses.groups import DIMENSIONS, custom_dimensions, customer_groups
 from salesintel.analyses.registry import register
 from salesintel.analyses.spec import Analysis, Col, Output, Params, param
 from salesintel.analyses.timeline import orders_until
@@ -26,7 +27,6 @@ ibis = lazy("ibis")
 ir = lazy("ibis.expr.types")
 stats = lazy("scipy.stats")
 
-DIMENSIONS = ("age_band", "gender", "region", "country", "source")
 COLUMNS = [
     "dimension",
     "group",
@@ -56,6 +56,11 @@ class AffinityParams(Params):
         100, "Groups with fewer buyers than this are not tested.", ge=1, label="groups of at least {} buyers"
     )
     pairs: bool = param(True, "Also test pairs of dimensions (e.g. age band x region).", label="pairs: {}")
+    attributes: bool = param(
+        True,
+        "Also compare groups by the customers' own columns (text or yes/no, at most 30 values).",
+        label="own attributes: {}",
+    )
 
 
 COLUMN_DECLS = (
@@ -74,27 +79,6 @@ COLUMN_DECLS = (
 )
 
 
-def age_band(birth_year: ir.IntegerValue, as_of: date) -> ir.StringValue:
-    age = as_of.year - birth_year
-    return ibis.cases(
-        (age < 30, "18-29"), (age < 45, "30-44"), (age < 60, "45-59"), (age >= 60, "60+"), else_=ibis.null("string")
-    )
-
-
-def customer_groups(customers: ir.Table, *, as_of: date, pairs: bool = True) -> ir.Table:
-    """One row per customer and group they belong to: ``customer_id, dimension, group``."""
-    c = customers.mutate(age_band=age_band(customers.birth_year, as_of))
-    dims = [(d,) for d in DIMENSIONS] + (list(itertools.combinations(DIMENSIONS, 2)) if pairs else [])
-    parts = []
-    for dim in dims:
-        value = (
-            ibis.literal(" & ").join([c[d].cast("string") for d in dim]) if len(dim) > 1 else c[dim[0]].cast("string")
-        )
-        part = c.select("customer_id", dimension=ibis.literal(" x ".join(dim)), group=value)
-        parts.append(part.filter(part.group.notnull()))
-    return ibis.union(*parts)
-
-
 def group_affinity(
     orders: ir.Table,
     customers: ir.Table,
@@ -104,6 +88,7 @@ def group_affinity(
     level: str = "category",
     min_group_size: int = 100,
     pairs: bool = True,
+    attributes: bool = True,
 ) -> pa.Table:
     """The affinity table (columns :data:`COLUMNS`), most significant lift first."""
     if level not in ("category", "product"):
@@ -113,7 +98,9 @@ def group_affinity(
     o = o.mutate(item=o.category if level == "category" else o.product_id)
     bought = o.group_by("customer_id", "item").aggregate(revenue=o.amount.sum())
     buyers = o.select("customer_id").distinct()
-    groups = customer_groups(customers, as_of=as_of, pairs=pairs).semi_join(buyers, "customer_id")
+    dimensions = DIMENSIONS + tuple(custom_dimensions(customers) if attributes else ())
+    groups = customer_groups(customers, as_of=as_of, dimensions=dimensions, pairs=pairs)
+    groups = groups.semi_join(buyers, "customer_id")
     groups = groups.filter(~groups.dimension.isin(_one_valued(groups)))
     sizes = groups.group_by("dimension", "group").aggregate(group_customers=groups.count())
     sizes = sizes.filter(sizes.group_customers >= min_group_size)
@@ -164,6 +151,7 @@ def _compute(ctx, params: AffinityParams) -> dict:
         level=params.level,
         min_group_size=params.min_group_size,
         pairs=params.pairs,
+        attributes=params.attributes,
     )
     return {"affinity": table}
 

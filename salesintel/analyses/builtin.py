@@ -12,7 +12,7 @@ import pkgutil
 
 import salesintel.analyses as package
 
-MACHINERY = {"builtin", "registry", "results", "runner", "spec", "timeline"}
+MACHINERY = {"builtin", "groups", "registry", "results", "runner", "spec", "timeline"}
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
     if _module not in MACHINERY:

@@ -1,4 +1,5 @@
-"""Customer profiles: per customer, first and last order, orders, revenue, recency, tenure and RFM.
+"""Customer profiles: per customer, first and last order, orders, revenue, recency, tenure and RFM; per
+customer group (region, source, the customers' own attributes such as industry or plan ...), the same in sum.
 
 RFM scores are 1-5 from percent ranks (ties share a score; 5 = most recent, most frequent, highest
 revenue); the segment names follow the usual R x F grid, see docs/definitions.md.
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
 
+from salesintel.analyses.groups import DIMENSIONS, custom_dimensions, customer_groups
 from salesintel.analyses.registry import register
 from salesintel.analyses.spec import Analysis, Col, Output, Params
 from salesintel.analyses.timeline import days_between, orders_until
@@ -115,12 +117,49 @@ SEGMENT_COLUMNS = (
 )
 
 
+GROUP_COLUMNS = (
+    Col("dimension", "string", "Dimension (built-in or the customers' own attribute)"),
+    Col("group", "string", "Group"),
+    Col("customers", "int", "Customers who ordered", "count"),
+    Col("revenue", "float", "Revenue", "money"),
+    Col("revenue_share", "float", "Share of all revenue", "percent"),
+    Col("avg_order_value", "float", "Average order value", "money"),
+    Col("avg_recency_days", "float", "Average days since the last order", "days"),
+)
+
+
+def group_profiles(profiles: ir.Table, customers: ir.Table, *, as_of: date) -> ir.Table:
+    """One row per dimension and group (see :mod:`salesintel.analyses.groups`): customers who ordered, their
+    revenue and share of all revenue, average order value and recency."""
+    dimensions = DIMENSIONS + tuple(custom_dimensions(customers))
+    groups = customer_groups(customers, as_of=as_of, dimensions=dimensions, pairs=False)
+    g = groups.join(profiles, "customer_id")
+    per = g.group_by("dimension", "group").aggregate(
+        customers=g.count(),
+        revenue=g.revenue.sum(),
+        order_count=g.orders.sum(),
+        avg_recency_days=g.recency_days.mean(),
+    )
+    total = profiles.aggregate(all_revenue=profiles.revenue.sum())
+    per = per.cross_join(total)
+    return per.select(
+        "dimension",
+        "group",
+        "customers",
+        "revenue",
+        revenue_share=per.revenue / per.all_revenue.nullif(0),
+        avg_order_value=per.revenue / per.order_count.cast("float64"),
+        avg_recency_days=per.avg_recency_days,
+    )
+
+
 def _compute(ctx, params: ProfileParams) -> dict:
     profiles = customer_profiles(ctx.table("orders"), as_of=params.as_of)
     segments = profiles.group_by("rfm_segment").aggregate(
         customers=profiles.count(), revenue=profiles.revenue.sum(), avg_recency_days=profiles.recency_days.mean()
     )
-    return {"profiles": profiles, "segments": segments}
+    groups = group_profiles(profiles, ctx.table("customers"), as_of=params.as_of)
+    return {"profiles": profiles, "segments": segments, "groups": groups}
 
 
 def _charts(read) -> list:
@@ -158,7 +197,7 @@ PROFILES = register(
         name="profiles",
         title="Customer profiles and RFM segments",
         question="Who are our customers: how recently, how often and how much do they buy?",
-        inputs=("orders",),
+        inputs=("orders", "customers"),
         params=ProfileParams,
         outputs={
             "profiles": Output(
@@ -174,6 +213,13 @@ PROFILES = register(
                 key=("rfm_segment",),
                 person_key=None,
                 sort=("customers", True),
+            ),
+            "groups": Output(
+                GROUP_COLUMNS,
+                grain="one row per customer group (dimension and value)",
+                key=("dimension", "group"),
+                person_key=None,
+                sort=("revenue", True),
             ),
         },
         compute=_compute,

@@ -5,9 +5,10 @@ Definitions (docs/definitions.md):
 - Denominator ``customers_a``: customers whose first A is at least ``window_days`` before the as-of date
   (right-censoring: the rest have not had the full window) and who did not own B by t_A.
 - Numerator ``customers_a_then_b``: those with t_A < t_B <= t_A + window.
-- ``baseline``: for each calendar month, the share of customers active that month (any order) and not yet
-  owning B who buy B for the first time within the window after the month starts; averaged over months
-  weighted by when the A buyers made their first A purchase (so seasonality and growth are matched).
+- ``baseline``: for each calendar month, the share of comparable customers who buy B for the first time
+  within the window after the month starts, where comparable means active that month (any order), not yet
+  owning B, and not buying A before the window ends; averaged over months weighted by when the A buyers
+  made their first A purchase (so seasonality and growth are matched).
 - ``lift`` = confidence / baseline; ``p_value``: one-sided binomial test of confidence > baseline.
 """
 
@@ -29,6 +30,7 @@ from salesintel.lazy import lazy
 
 ibis = lazy("ibis")
 ir = lazy("ibis.expr.types")
+selectors = lazy("ibis.selectors")
 stats = lazy("scipy.stats")
 
 COLUMNS = [
@@ -79,6 +81,8 @@ COLUMN_DECLS = (
     Col("median_days", "float", "Median days from A to B", "days"),
 )
 BY_CHOICES = ("product", "category")
+PAIR_MONTH = ["antecedent", "consequent", "month"]
+PAIR_SHIFT = 1 << 32  # item codes are int32 row numbers
 
 
 def first_purchases(orders: ir.Table, products: ir.Table, *, as_of: date, by: str = "product") -> ir.Table:
@@ -159,19 +163,53 @@ def customer_months(orders: ir.Table, *, as_of: date, window_days: int) -> ir.Ta
 
 
 def monthly_baseline(active: ir.Table, first: ir.Table, *, window_days: int) -> ir.Table:
-    """Per item B and month: share of that month's active customers (not owning B) who first buy B in the window.
+    """Per item and month, among that month's active customers: how many ``owned`` the item at the month's
+    start and how many ``held`` it before the window ended (owned, or first bought within the window).
 
-    ``active`` is a :func:`customer_months` table with the same customer ids as ``first``.
+    ``active`` is a :func:`customer_months` table with the same customer ids as ``first``. An item with no
+    row for a month has zero of both. Per pair (A, B) the comparison group is
+    ``active - owned(B) - (held(A) - owned_both)``, with ``owned_both`` from :func:`pair_month_overlap`.
     """
     first = with_days(first)
-    size = active.group_by("month").aggregate(active=active.count())
-    joined = active.join(first.select("customer_id", consequent=first.item, day=first.day), "customer_id")
-    per = joined.group_by("consequent", "month").aggregate(
-        owned=(joined.day < joined.month).sum(),
-        bought=((joined.day >= joined.month) & (joined.day < joined.month + window_days)).sum(),
+    joined = active.join(first.select("customer_id", item=first.item, day=first.day), "customer_id")
+    return joined.group_by("item", "month").aggregate(
+        owned=(joined.day < joined.month).sum(), held=(joined.day < joined.month + window_days).sum()
     )
-    per = per.join(size, "month")
-    return per.select("consequent", "month", rate=per.bought.cast("float64") / (per.active - per.owned).cast("float64"))
+
+
+def pair_month_overlap(active: ir.Table, first: ir.Table, pairs: ir.Table, *, window_days: int) -> ir.Table:
+    """Per pair (A, B) and month: among that month's active customers who bought A before the window ended,
+    ``owned_both`` already owned B at the month's start and ``bought_both`` first bought B within the window.
+
+    These are the A holders to take out of B's monthly comparison group; only ``pairs`` are computed, and
+    only for customers who hold both (``first`` has integer item codes, see :func:`encode_first_purchases`).
+    """
+    first = with_days(first)
+    a = first.select("customer_id", antecedent=first.item, a_day=first.day)
+    b = first.select("customer_id", consequent=first.item, b_day=first.day)
+    both = a.join(b, "customer_id")
+    both = both.filter(both.antecedent != both.consequent)
+    # one integer key per pair: the semi-join and the grouping hash one column instead of two (1.5x faster)
+    both = both.mutate(pair=_pair_key(both.antecedent, both.consequent))
+    both = both.semi_join(pairs.select(pair=_pair_key(pairs.antecedent, pairs.consequent)), "pair")
+    # a month counts when both items were held before its window ended: month > max(a_day, b_day) - window
+    both = both.select("customer_id", "pair", "b_day", start=ibis.greatest(both.a_day, both.b_day) - window_days)
+    both = both.view()  # a fresh relation: Ibis refuses the inequality against the self-join's own columns
+    j = both.join(active, [both.customer_id == active.customer_id, active.month > both.start])
+    per = j.group_by("pair", "month").aggregate(
+        owned_both=(j.b_day < j.month).sum(), bought_both=(j.b_day >= j.month).sum()
+    )
+    return per.select(
+        antecedent=(per.pair // PAIR_SHIFT).cast("int32"),
+        consequent=(per.pair % PAIR_SHIFT).cast("int32"),
+        month=per.month,
+        owned_both=per.owned_both,
+        bought_both=per.bought_both,
+    )
+
+
+def _pair_key(antecedent: ir.IntegerValue, consequent: ir.IntegerValue) -> ir.IntegerValue:
+    return antecedent.cast("int64") * PAIR_SHIFT + consequent.cast("int64")
 
 
 def encode_first_purchases(first: ir.Table) -> tuple[ir.Table, ir.Table]:
@@ -202,10 +240,11 @@ def sequential_rules(
     >>> import datetime as d, pyarrow as pa
     >>> from salesintel.store import Store
     >>> store = Store.open(":memory:")
-    >>> store.append("orders", pa.table({
-    ...     "order_id": ["o1", "o2", "o3"], "line": [1, 1, 1], "customer_id": ["c1", "c1", "c2"],
-    ...     "product_id": ["A", "B", "A"], "amount": [10.0, 5.0, 10.0],
-    ...     "ordered_at": [d.datetime(2024, 1, 1), d.datetime(2024, 2, 1), d.datetime(2024, 1, 5)]}))
+    >>> store.append("orders", pa.table({  # c3 and c4 are the comparison group without A; c4 buys B
+    ...     "order_id": ["o1", "o2", "o3", "o4", "o5", "o6"], "line": [1] * 6,
+    ...     "customer_id": ["c1", "c1", "c2", "c3", "c4", "c4"], "product_id": ["A", "B", "A", "C", "C", "B"],
+    ...     "amount": [10.0] * 6, "ordered_at": [d.datetime(2024, 1, 1), d.datetime(2024, 2, 1),
+    ...     d.datetime(2024, 1, 5), d.datetime(2024, 1, 3), d.datetime(2024, 1, 4), d.datetime(2024, 2, 10)]}))
     >>> rules = sequential_rules(store.table("orders"), store.table("products"), as_of=d.date(2024, 12, 31),
     ...                          window_days=90, min_customers=1, min_lift=0.0).to_pylist()
     >>> {k: rules[0][k] for k in ("antecedent", "consequent", "confidence", "baseline", "median_days")}
@@ -288,13 +327,24 @@ def _first_month_weights(first: ir.Table, items: ir.Table, *, as_of: date, windo
 
 
 def _with_baseline(counts: ir.Table, tables: _Tables, *, as_of: date, window_days: int):
-    """The counts with ``baseline``: the monthly rates of B weighted by when the A buyers first bought A."""
+    """The counts with ``baseline``: B's monthly rate among comparable customers without A, weighted by
+    when the A buyers first bought A. A month with no comparable customer carries no weight."""
     weights = _first_month_weights(tables.first, tables.items, as_of=as_of, window_days=window_days)
-    rates = monthly_baseline(tables.active, tables.coded, window_days=window_days)
+    monthly = monthly_baseline(tables.active, tables.coded, window_days=window_days)
+    overlap = pair_month_overlap(tables.active, tables.coded, counts, window_days=window_days)
     # cached apart: as one query over all the inputs DuckDB picks a plan that is 3x slower
-    with weights.cache() as weights, rates.cache() as rates:
-        wb = counts.select("antecedent", "consequent").join(weights, "antecedent")
-        wb = wb.join(rates, ["consequent", "month"])
+    size = tables.active.group_by("month").aggregate(active=tables.active.count())
+    with weights.cache() as weights, monthly.cache() as monthly, overlap.cache() as overlap:
+        wb = counts.select("antecedent", "consequent").join(weights, "antecedent").join(size, "month")
+        b_side = monthly.select(consequent=monthly.item, month=monthly.month, owned=monthly.owned, held=monthly.held)
+        a_side = monthly.select(antecedent=monthly.item, month=monthly.month, held_a=monthly.held)
+        for side, keys in ((b_side, ["consequent", "month"]), (a_side, ["antecedent", "month"]), (overlap, PAIR_MONTH)):
+            wb = wb.left_join(side, keys).select(~selectors.endswith("_right"))
+        owned, held, held_a = wb.owned.fill_null(0), wb.held.fill_null(0), wb.held_a.fill_null(0)
+        owned_both, bought_both = wb.owned_both.fill_null(0), wb.bought_both.fill_null(0)
+        wb = wb.mutate(comparable=wb.active - owned - held_a + owned_both, bought=held - owned - bought_both)
+        wb = wb.filter(wb.comparable > 0)
+        wb = wb.mutate(rate=wb.bought.cast("float64") / wb.comparable.cast("float64"))
         baseline = wb.group_by("antecedent", "consequent").aggregate(
             baseline=(wb.w * wb.rate).sum() / wb.w.sum().cast("float64")
         )
@@ -317,10 +367,12 @@ def _finish(df, window_days: int, min_lift: float, top: int | None):
     """Confidence, lift and p-values on the aggregated pairs; the rules worth reporting, best first."""
     df["window_days"] = window_days
     df["confidence"] = df.customers_a_then_b / df.customers_a
-    base = df.baseline.fillna(0.0).clip(lower=1e-9)
+    # no baseline: nobody active in those months was without A, so there is nothing to compare with
+    base = df.baseline.clip(lower=1e-9)
     df["lift"] = df.confidence / base
     df["p_value"] = stats.binom.sf(df.customers_a_then_b - 1, df.customers_a, base.clip(upper=1.0))
-    df = df[df.lift > min_lift].sort_values(["lift", "customers_a_then_b"], ascending=[False, False])
+    keep = (df.lift > min_lift) | (df.lift.isna() & (min_lift == 0))  # an unknown lift passes no floor
+    df = df[keep].sort_values(["lift", "customers_a_then_b"], ascending=[False, False], na_position="last")
     return (df.head(top) if top else df).reset_index(drop=True)
 
 
