@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install clean lint
+.PHONY: demo test test-spark bench install clean lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: $(STAMP)
 ## make test: the whole test suite.
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## make test-spark: the cross-engine tests on a local Spark session (needs Java 17; installs the spark extra).
+test-spark: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[test,spark]"
+	SALESINTEL_TEST_ENGINES=spark $(BIN)/python -m pytest tests/test_engines.py -k spark
 
 ## make lint: ruff (lint and format check).
 lint: $(STAMP)

@@ -32,7 +32,7 @@ from salesintel.analyses.spec import TYPES, Analysis, Output, Params
 from salesintel.config import keep_runs
 from salesintel.errors import InsufficientData, OutputMismatch, SalesIntelError, UserInputError
 from salesintel.lazy import lazy
-from salesintel.store import Store, now_utc
+from salesintel.store import Store, conform_arrow, now_utc
 
 ibis = lazy("ibis")
 dt = lazy("ibis.expr.datatypes")
@@ -135,7 +135,7 @@ def run(store: Store, name: str, *, save: bool = True, params: Params | None = N
         _check_no_extra(analysis, results)
         if ctx.notes:
             record.status, record.note = "fallback", "; ".join(ctx.notes)
-        tables = _keep(store, analysis, checked, record) if save else checked
+        tables = _keep(store, analysis, checked, record) if save else {r: _as_expr(t) for r, t in checked.items()}
         record.row_counts = {r: _count(t) for r, t in tables.items()}
     except InsufficientData as exc:
         record.status, record.note = "skipped", str(exc)
@@ -193,8 +193,9 @@ def _missing(value: Any) -> bool:
 
 
 # -- checking outputs against their declaration --------------------------------------------------------------
-def conform(analysis: Analysis, result: str, table: "ir.Table | pa.Table | None") -> ir.Table:
-    """``table`` as an Ibis expression with exactly the declared columns, in order, with the declared types.
+def conform(analysis: Analysis, result: str, table: "ir.Table | pa.Table | None") -> "ir.Table | pa.Table":
+    """``table`` with exactly the declared columns, in order, with the declared types: an Arrow table stays
+    Arrow (so it is written by the engine's bulk path), an expression stays an expression.
 
     Raises :class:`OutputMismatch` for a missing result, a missing or undeclared column, or a type that
     cannot be the declared one (an integer may widen to float; an all-null or empty column takes any type).
@@ -202,12 +203,8 @@ def conform(analysis: Analysis, result: str, table: "ir.Table | pa.Table | None"
     output = analysis.outputs[result]
     if table is None:
         raise OutputMismatch(f"{analysis.name} returned no {result!r} result")
-    if isinstance(table, pa.Table):
-        empty_rows = table.num_rows == 0
-        table = ibis.memtable(table)
-    else:
-        empty_rows = False
-    got = table.schema()
+    is_arrow = isinstance(table, pa.Table)
+    got = ibis.Schema.from_pyarrow(table.schema) if is_arrow else table.schema()
     missing = [c for c in output.names if c not in got]
     extra = [c for c in got.names if c not in output.names]
     if missing or extra:
@@ -218,14 +215,22 @@ def conform(analysis: Analysis, result: str, table: "ir.Table | pa.Table | None"
                 + ([f"undeclared columns {', '.join(extra)}"] if extra else [])
             )
         )
+    empty_rows = is_arrow and table.num_rows == 0
+    for col in output.columns:
+        if not (empty_rows or _compatible(got[col.name], dt.dtype(TYPES[col.type]))):
+            raise OutputMismatch(f"{analysis.name}.{result}.{col.name} is {got[col.name]}, declared {col.type}")
+    if is_arrow:
+        # typed in Arrow: an all-null column has Arrow's null type, which PostgreSQL cannot store
+        return conform_arrow(output.ibis_schema(), table)
     cols = []
     for col in output.columns:
-        want = dt.dtype(TYPES[col.type])
-        have = got[col.name]
-        if not (empty_rows or _compatible(have, want)):
-            raise OutputMismatch(f"{analysis.name}.{result}.{col.name} is {have}, declared {col.type}")
+        want, have = dt.dtype(TYPES[col.type]), got[col.name]
         cols.append(table[col.name] if have == want else table[col.name].cast(want).name(col.name))
     return table.select(*cols)
+
+
+def _as_expr(table: "ir.Table | pa.Table") -> ir.Table:
+    return ibis.memtable(table) if isinstance(table, pa.Table) else table
 
 
 def _compatible(have: dt.DataType, want: dt.DataType) -> bool:
@@ -252,14 +257,17 @@ def empty(output: Output) -> ir.Table:
 
 
 # -- keeping results per run ---------------------------------------------------------------------------------
-def _keep(store: Store, analysis: Analysis, tables: dict[str, ir.Table], record: RunRecord) -> dict[str, ir.Table]:
+def _keep(store: Store, analysis: Analysis, tables: dict, record: RunRecord) -> dict[str, ir.Table]:
     """Append every result under the run id; point the latest views at this run; return the stored rows."""
     kept = {}
     for result, table in tables.items():
         name = analysis.result_table(result)
         schema = ibis.schema({**analysis.outputs[result].ibis_schema(), "run_id": "string"})
         store.ensure_result_table(name, schema)
-        store.append(name, table.mutate(run_id=ibis.literal(record.run_id)))
+        if isinstance(table, pa.Table):
+            store.append(name, table.append_column("run_id", pa.array([record.run_id] * table.num_rows, pa.string())))
+        else:
+            store.append(name, table.mutate(run_id=ibis.literal(record.run_id)))
         stored = store.table(name)
         kept[result] = stored.filter(stored.run_id == record.run_id).drop("run_id")
     for result in tables:

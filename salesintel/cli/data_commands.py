@@ -221,7 +221,7 @@ def demo(
     from salesintel.report import build_report
 
     store = Store.open(db)
-    base = Path(store.url).parent if store.engine == "duckdb" and "://" not in store.url else Path(".")
+    base = store.engine.local_folder() or Path(".")
     data_dir = data_dir or base / "demo-data"
     report = report or base / "report.html"
     paths = write_demo(data_dir, customers=customers, seed=seed)

@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,11 +25,12 @@ from salesintel import schema
 from salesintel.config import database_url
 from salesintel.errors import NotFound, UserInputError
 from salesintel.lazy import lazy
+from salesintel.store.engine import bare_name
 
 ibis = lazy("ibis")
 ir = lazy("ibis.expr.types")
 
-__all__ = ["Store", "UpsertCounts", "now_utc"]
+__all__ = ["Store", "UpsertCounts", "conform_arrow", "now_utc", "open_engine"]
 
 
 def now_utc() -> datetime:
@@ -45,24 +45,38 @@ class UpsertCounts:
     unchanged: int
 
 
-def _normalise_url(url: str) -> tuple[str, str]:
-    """(engine, ibis URL or path) for a user-given URL or bare file path."""
+def open_engine(url: str, *, create: bool = True):
+    """The engine for a user-given URL or bare file path (see docs/scale.md for which to choose)."""
     if "://" not in url:
-        return "duckdb", url
-    scheme = url.split("://", 1)[0].lower()
+        from salesintel.store.duckdb import DuckDBEngine
+
+        return DuckDBEngine(url, create=create)
+    scheme, rest = url.split("://", 1)
+    scheme = scheme.lower()
     if scheme == "duckdb":
-        return "duckdb", url.split("://", 1)[1] or ":memory:"
+        from salesintel.store.duckdb import DuckDBEngine
+
+        return DuckDBEngine(rest or ":memory:", create=create)
     if scheme in ("postgres", "postgresql"):
-        return "postgres", url
-    raise UserInputError(f"unsupported database URL {url!r}; use a .duckdb path, duckdb://PATH or postgres://...")
+        from salesintel.store.postgres import PostgresEngine
+
+        return PostgresEngine(url)
+    if scheme in ("spark", "sc"):
+        from salesintel.store.spark import SparkEngine
+
+        return SparkEngine(url)
+    raise UserInputError(
+        f"unsupported database URL {url!r}; use a .duckdb path, duckdb://PATH, postgresql://USER@HOST/DB, "
+        "spark://local[2] or sc://HOST:PORT"
+    )
 
 
 class Store:
     """A salesintel database: the canonical tables, system tables and analysis results."""
 
-    def __init__(self, con: ibis.BaseBackend, engine: str, url: str) -> None:
-        self.con = con
-        self.engine = engine
+    def __init__(self, engine, url: str) -> None:
+        self.engine = engine  # the engine-specific part: salesintel.store.engine.Engine
+        self.con = engine.con
         self.url = url
 
     # -- opening -------------------------------------------------------------------------------
@@ -70,35 +84,12 @@ class Store:
     def open(cls, url: str | None = None, *, create: bool = True) -> "Store":
         """Open (and by default create) the store at ``url``; see :func:`salesintel.config.database_url`."""
         url = database_url(url)
-        engine, target = _normalise_url(url)
-        if engine == "duckdb":
-            if target != ":memory:":
-                path = Path(target)
-                if not path.exists() and not create:
-                    raise UserInputError(f"no database at {path}; load data first (salesintel load or salesintel demo)")
-                path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                con = ibis.duckdb.connect(database=target)
-            except Exception as exc:  # duckdb raises IOException for locked or corrupt files
-                raise UserInputError(f"cannot open the database {target}: {str(exc).splitlines()[0]}") from None
-            con.raw_sql("SET TimeZone = 'UTC'")
-            con.raw_sql("SET enable_progress_bar = false")  # salesintel draws its own progress
-            # group-bys on two small integer codes (product pairs, up to 2,048 x 2,048) use a perfect hash
-            # table, not a probing one: the sequential-rules pair count runs 1.7x faster (docs/performance.md)
-            con.raw_sql("SET perfect_ht_threshold = 22")
-        else:
-            try:
-                con = ibis.connect(target)
-            except ModuleNotFoundError:
-                raise UserInputError("PostgreSQL support needs the extra: pip install 'salesintel[postgres]'") from None
-        store = cls(con, engine, url)
+        store = cls(open_engine(url, create=create), url)
         store.ensure_schema()
         return store
 
     def close(self) -> None:
-        disconnect = getattr(self.con, "disconnect", None)
-        if disconnect:
-            disconnect()
+        self.engine.close()
 
     def __enter__(self) -> "Store":
         return self
@@ -127,9 +118,8 @@ class Store:
 
     def add_column(self, table: str, column: str, type_) -> None:
         """Add a nullable column of Ibis type ``type_`` to ``table``."""
-        sql_type = ibis.dtype(type_)
-        compiled = self.con.compiler.type_mapper.from_ibis(sql_type).sql(self.con.dialect)
-        self._execute_params(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {compiled}', [])
+        sql_type = self.con.compiler.type_mapper.from_ibis(ibis.dtype(type_)).sql(self.con.dialect)
+        self.engine.execute(self.engine.add_column_sql(table, column, sql_type))
 
     def schema_version(self) -> int:
         return int(self.con.table("schema_version").version.max().execute())
@@ -154,21 +144,17 @@ class Store:
     # -- writing -------------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.con.raw_sql("BEGIN TRANSACTION")
-        try:
+        with self.engine.transaction():
             yield
-        except BaseException:
-            self.con.raw_sql("ROLLBACK")
-            raise
-        self.con.raw_sql("COMMIT")
 
     def stage(self, data: pa.Table | ir.Table) -> ir.Table:
         """Put ``data`` in a temporary table of this engine and return it."""
-        name = f"_stage_{uuid.uuid4().hex[:12]}"
-        return self.con.create_table(name, obj=data, temp=True)
+        if isinstance(data, pa.Table):
+            return self.engine.stage(data)
+        return self.engine.stage_expr(data)
 
     def drop_stage(self, staged: ir.Table) -> None:
-        self.con.drop_table(table_name(staged), force=True)
+        self.engine.drop_stage(staged)
 
     def upsert(self, name: str, rows: ir.Table, key: tuple[str, ...]) -> UpsertCounts:
         """Replace the rows of ``name`` whose key is in ``rows`` and insert the rest.
@@ -179,27 +165,31 @@ class Store:
         target = self.table(name)
         rows = _conform(target, rows)
         if int(target.count().execute()) == 0:  # first load: nothing to compare or replace
-            self.con.insert(name, rows)
+            self.engine.append_expr(name, rows)
             return UpsertCounts(int(self.table(name).count().execute()), 0, 0)
         staged = self.stage(rows)
         try:
             counts = _upsert_counts(target, staged, key)
-            key_match = " AND ".join(f't."{k}" = s."{k}"' for k in key)
             with self.transaction():
-                self.con.raw_sql(f'DELETE FROM "{name}" AS t USING "{table_name(staged)}" AS s WHERE {key_match}')
-                self.con.insert(name, staged)
+                self.engine.delete_matching(name, staged, key)
+                self.engine.append_expr(name, staged)
         finally:
             self.drop_stage(staged)
         return counts
 
     def delete_where(self, name: str, **equals: str) -> None:
         """Delete the rows of ``name`` whose columns equal the given values."""
-        where = " AND ".join(f'"{k}" = ?' for k in equals)
-        self._execute_params(f'DELETE FROM "{name}" WHERE {where}', list(equals.values()))
+        q = self.engine.quote
+        self.engine.delete_where(name, " AND ".join(f"{q(k)} = ?" for k in equals), list(equals.values()))
 
     def append(self, name: str, data: pa.Table | ir.Table) -> None:
-        """Append rows (columns in any order; missing columns become null)."""
-        self.con.insert(name, _conform(self.table(name), data))
+        """Append rows (columns in any order; missing columns become null). An Arrow table goes in by the
+        engine's bulk path (COPY on PostgreSQL); an expression of this engine by ``INSERT ... SELECT``."""
+        target = self.table(name)
+        if isinstance(data, pa.Table):
+            self.engine.append_arrow(name, conform_arrow(target.schema(), data))
+        else:
+            self.engine.append_expr(name, _conform(target, data))
 
     def ensure_result_table(self, name: str, schema_: ibis.Schema) -> None:
         """Create the per-run result table ``name``; one whose columns differ from ``schema_`` (written by an
@@ -210,50 +200,34 @@ class Store:
             n = 1
             while self.has_table(f"{name}__v{n}"):
                 n += 1
-            self._execute_params(f'ALTER TABLE "{name}" RENAME TO "{name}__v{n}"', [])
+            q = self.engine.quote
+            self.engine.execute(f"ALTER TABLE {q(name)} RENAME TO {q(f'{name}__v{n}')}")
         self.con.create_table(name, schema=schema_)
 
     def replace_view(self, view: str, table: str, *, run_id: str) -> None:
         """Point ``view`` at the rows of ``table`` with this ``run_id`` (the latest kept run)."""
         t = self.table(table)
-        self.con.create_view(view, t.filter(t.run_id == run_id).drop("run_id"), overwrite=True)
+        self.engine.replace_view(view, t.filter(t.run_id == run_id).drop("run_id"))
 
     def delete_in(self, name: str, column: str, values: list) -> None:
         """Delete the rows of ``name`` whose ``column`` is one of ``values``."""
         if values:
             marks = ", ".join("?" for _ in values)
-            self._execute_params(f'DELETE FROM "{name}" WHERE "{column}" IN ({marks})', list(values))
+            self.engine.delete_where(name, f"{self.engine.quote(column)} IN ({marks})", list(values))
 
     def update_in(self, name: str, column: str, values: list, assign: dict[str, object]) -> None:
         """Set ``assign`` on the rows of ``name`` whose ``column`` is one of ``values``."""
         if values:
             marks = ", ".join("?" for _ in values)
-            sets = ", ".join(f'"{k}" = ?' for k in assign)
-            self._execute_params(
-                f'UPDATE "{name}" SET {sets} WHERE "{column}" IN ({marks})', [*assign.values(), *values]
-            )
+            self.engine.update_where(name, assign, f"{self.engine.quote(column)} IN ({marks})", list(values))
 
     def update_rows(self, name: str, key: dict[str, str], values: dict[str, object]) -> int:
         """Set ``values`` on the rows matching ``key``; returns how many rows matched."""
-        where = " AND ".join(f'"{k}" = ?' for k in key)
-        before = self._count_params(f'SELECT count(*) FROM "{name}" WHERE {where}', list(key.values()))
-        sets = ", ".join(f'"{k}" = ?' for k in values)
-        self._execute_params(f'UPDATE "{name}" SET {sets} WHERE {where}', [*values.values(), *key.values()])
+        q = self.engine.quote
+        where = " AND ".join(f"{q(k)} = ?" for k in key)
+        before = int(self.engine.scalar(f"SELECT count(*) FROM {q(name)} WHERE {where}", list(key.values())))
+        self.engine.update_where(name, values, where, list(key.values()))
         return before
-
-    def _execute_params(self, sql: str, params: list) -> None:
-        if self.engine == "duckdb":
-            self.con.con.execute(sql, params).fetchall()
-        else:  # psycopg uses %s placeholders
-            with self.con.con.cursor() as cur:
-                cur.execute(sql.replace("?", "%s"), params)
-
-    def _count_params(self, sql: str, params: list) -> int:
-        if self.engine == "duckdb":
-            return int(self.con.con.execute(sql, params).fetchall()[0][0])
-        with self.con.con.cursor() as cur:
-            cur.execute(sql.replace("?", "%s"), params)
-            return int(cur.fetchall()[0][0])
 
     # -- export --------------------------------------------------------------------------------
     def export(self, name: str, path: Path, fmt: str) -> int:
@@ -309,6 +283,22 @@ def _upsert_counts(target: ir.Table, staged: ir.Table, key: tuple[str, ...]) -> 
     return UpsertCounts(inserted, total - inserted - unchanged, unchanged)
 
 
+def conform_arrow(types: "ibis.Schema", data: pa.Table) -> pa.Table:
+    """``data`` as an Arrow table with exactly the columns and types of ``types`` (missing ones null).
+
+    A value that does not fit its column's type raises rather than being changed: Arrow's cast is safe.
+    """
+    target = types.to_pyarrow()
+    cols = []
+    for field in target:
+        if field.name in data.column_names:
+            col = data.column(field.name)
+            cols.append(col if col.type == field.type else col.cast(field.type))
+        else:
+            cols.append(pa.nulls(data.num_rows, field.type))
+    return pa.Table.from_arrays(cols, schema=target)
+
+
 def table_name(table: ir.Table) -> str:
     """The bare name of a physical table (DuckDB qualifies temp tables as temp.main.NAME)."""
-    return table.get_name().split(".")[-1]
+    return bare_name(table)

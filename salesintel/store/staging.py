@@ -19,12 +19,7 @@ def try_strptime(value: str, fmt: str) -> datetime:  # type: ignore[empty-body]
 
 def staging_backend(store) -> ibis.BaseBackend:
     """Where validation runs: the store's own DuckDB, or a private in-memory DuckDB for other engines."""
-    if store.engine == "duckdb":
-        return store.con
-    con = ibis.duckdb.connect()
-    con.raw_sql("SET TimeZone = 'UTC'")
-    con.raw_sql("SET enable_progress_bar = false")
-    return con
+    return store.engine.staging_backend()
 
 
 def nested_to_json(col: pa.ChunkedArray) -> pa.ChunkedArray:
