@@ -63,7 +63,7 @@ def engine_url(engine: str, directory: Path, postgres_server: str | None, tag: s
         return str(directory / f"{tag}.duckdb")
     if engine == "postgres":
         return postgres_service.create_database(postgres_server, f"bench_{tag}")
-    return f"spark://local[2]?warehouse={directory / ('spark-' + tag)}"
+    return f"spark://local[2]?warehouse={directory / 'spark'}&database={tag}"  # one warehouse per process
 
 
 def bare_import(engine: str, store: Store, path: Path) -> float:

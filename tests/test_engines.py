@@ -142,11 +142,13 @@ def test_compiled_sql_matches_its_snapshot(duckdb_store, engine, name, request, 
     """What each key analysis sends to each engine: compiled by the dialect alone, or for Spark (whose
     compiler reads the session's settings) by a connection to the test session."""
     import ibis
+    import sqlglot
 
     expr = SNAPSHOT_ANALYSES[name](duckdb_store)
     if engine == "spark":
         with Store.open(engine_url("spark", tmp_path, request)) as spark_store:
-            sql = str(spark_store.con.compile(expr)) + "\n"
+            # one line as compiled; laid out by sqlglot so that a change reads as a diff in review
+            sql = sqlglot.parse_one(str(spark_store.con.compile(expr)), read="spark").sql("spark", pretty=True) + "\n"
     else:
         sql = ibis.to_sql(expr, dialect=DIALECTS[engine]) + "\n"
     path = SNAPSHOTS / f"{name}.{engine}.sql"

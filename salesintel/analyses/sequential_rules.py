@@ -189,9 +189,11 @@ def pair_month_overlap(active: ir.Table, first: ir.Table, pairs: ir.Table, *, wi
     b = first.select("customer_id", consequent=first.item, b_day=first.day)
     both = a.join(b, "customer_id")
     both = both.filter(both.antecedent != both.consequent)
-    # one integer key per pair: the semi-join and the grouping hash one column instead of two (1.5x faster)
+    # the semi-join on the plain columns: on a computed key PostgreSQL's planner (blind on temporary tables,
+    # which have no statistics) crossed every pair with every row and filled the disk at 1M lines
+    both = both.semi_join(pairs.select("antecedent", "consequent"), ["antecedent", "consequent"])
+    # one integer key per pair: the grouping hashes one column instead of two
     both = both.mutate(pair=_pair_key(both.antecedent, both.consequent))
-    both = both.semi_join(pairs.select(pair=_pair_key(pairs.antecedent, pairs.consequent)), "pair")
     # a month counts when both items were held before its window ended: month > max(a_day, b_day) - window
     both = both.select("customer_id", "pair", "b_day", start=ibis.greatest(both.a_day, both.b_day) - window_days)
     both = both.view()  # a fresh relation: Ibis refuses the inequality against the self-join's own columns

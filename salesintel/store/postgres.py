@@ -33,6 +33,7 @@ class PostgresEngine(Engine):
         except Exception as exc:  # psycopg.OperationalError: server down, bad password, no such database
             raise UserInputError(f"cannot connect to {safe_url(url)}: {str(exc).strip().splitlines()[0]}") from None
         self.con.raw_sql("SET TIME ZONE 'UTC'")
+        _analyze_cached_tables(self.con)
 
     def execute(self, sql: str, params=()) -> None:
         with self.con.con.cursor() as cur:
@@ -71,6 +72,20 @@ class PostgresEngine(Engine):
         staged = self.con.create_table(name, schema=ibis.Schema.from_pyarrow(data.schema), temp=True)
         self.append_arrow(name, data)
         return staged
+
+
+def _analyze_cached_tables(con) -> None:
+    """Give the temporary tables behind Ibis's ``cache()`` statistics. PostgreSQL never analyses temporary
+    tables by itself; blind, its planner turned the rules' semi-join into a cross product that filled the
+    disk at 1M order lines. (Ibis's private hook; the ibis-framework pin keeps it stable.)"""
+    create = con._create_cached_table
+
+    def create_and_analyze(name, expr):
+        table = create(name, expr)
+        con.raw_sql(f'ANALYZE "{name}"')
+        return table
+
+    con._create_cached_table = create_and_analyze
 
 
 def safe_url(url: str) -> str:
