@@ -154,3 +154,20 @@ def test_a_new_analysis_is_one_module_and_every_front_end_picks_it_up(tmp_path: 
     assert cli("report", "-o", str(page), "--db", db).returncode == 0
     text = page.read_text()
     assert "Repeat buyers by month" in text and "have bought before" in text
+
+
+def test_a_misspelt_spark_setting_is_refused_in_one_line(tmp_path: Path) -> None:
+    result = run("runs", "--db", f"spark://local[2]?warehose={tmp_path}")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: unknown setting warehose in the Spark URL; it takes database, warehouse"
+    ), result.stderr
+    assert not (tmp_path / "salesintel-warehouse").exists()
+
+
+def test_messages_keep_their_brackets(capsys) -> None:
+    """An install hint such as salesintel[spark] is text, not a style tag for the console."""
+    from salesintel.cli.output import message
+
+    message("needs the extra: pip install 'salesintel[spark]'")
+    assert "salesintel[spark]" in capsys.readouterr().err

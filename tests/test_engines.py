@@ -8,13 +8,14 @@ Regenerate the snapshots after an intended change with ``SALESINTEL_UPDATE_SNAPS
 from __future__ import annotations
 
 import os
+import re
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pytest
-from conftest import SPARK, engine_url
+from conftest import SPARK, engine_url, postgres_service
 
 from salesintel import schema
 from salesintel.analyses import registry, results, runner
@@ -198,3 +199,23 @@ def test_bulk_writes_keep_every_value(store) -> None:
     store.append("orders", rows)
     got = store.table("orders").select(*rows.column_names).order_by("order_id").to_pyarrow()
     assert got.to_pylist() == rows.to_pylist()
+
+
+def test_a_password_in_the_url_is_never_shown(postgres_server, tmp_path, capsys) -> None:
+    """Messages, the report and the CLI's table titles show the URL with the password masked."""
+    from salesintel.errors import NotFound, UserInputError
+    from salesintel.report import build_report
+
+    url = postgres_service.create_database(postgres_server, "t_password").replace("postgres@", "postgres:S3cretPW@")
+    with Store.open(url) as store:
+        assert "S3cretPW" not in store.shown_url and "postgres:***@" in store.shown_url
+        with pytest.raises(NotFound) as missing:
+            store.table("nosuch")
+        assert "S3cretPW" not in str(missing.value)
+        report = build_report(store, tmp_path / "report.html")
+        assert "S3cretPW" not in Path(report).read_text()
+    closed_port = re.sub(r":\d+/", ":1/", url)  # nothing listens on port 1
+    for bad in (url.replace("postgresql", "postgress"), closed_port, closed_port + "?password=S3cretPW"):
+        with pytest.raises(UserInputError) as refused:
+            Store.open(bad)
+        assert "S3cretPW" not in str(refused.value)

@@ -195,7 +195,7 @@ def tables(db: Db = None, fmt: Format = "table") -> None:
     """
     store = Store.open(db, create=False)
     rows = [{"table": name, "rows": store.count(name)} for name in store.list_tables()]
-    render(pd.DataFrame(rows), check_format(fmt), title=store.url)
+    render(pd.DataFrame(rows), check_format(fmt), title=store.shown_url)
 
 
 @app.command()
@@ -239,4 +239,4 @@ def demo(
         records = runner.run_all(store, on_step=lambda n: bar.advance(f"analysing: {n}"))
     _render_records(records, "table")
     build_report(store, report, title="Crema & Co. - salesintel demo report")
-    message(f"database: {store.url}\nreport:   {report}")
+    message(f"database: {store.shown_url}\nreport:   {report}")

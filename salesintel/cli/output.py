@@ -56,7 +56,8 @@ def _cell(value: object) -> str:
 
 
 def message(text: str) -> None:
-    stderr.print(text, highlight=False)
+    # plain text: a hint such as pip install 'salesintel[spark]' is not a style tag
+    stderr.print(text, highlight=False, markup=False)
 
 
 @contextmanager

@@ -232,6 +232,12 @@ def _record_rejects(store: Store, rejects: ir.Table | None, table: str, source_f
 
 
 def _store_good(store: Store, staging, good: ir.Table, target: schema.Table, report: LoadReport) -> None:
+    if staging is not store.con and store.count(target.name) == 0:
+        # first load into another engine: bulk-write straight into the table (one COPY, not stage + insert)
+        store.append(target.name, good.to_pyarrow())
+        report.inserted = store.count(target.name)
+        report.orphans = _orphans(store, store.table(target.name), target)
+        return
     rows = good if staging is store.con else store.stage(good.to_pyarrow())
     counts = store.upsert(target.name, rows, target.key)
     report.inserted, report.updated, report.unchanged = counts.inserted, counts.updated, counts.unchanged

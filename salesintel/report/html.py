@@ -55,7 +55,7 @@ def build_report(store: Store, path: Path, *, title: str = "salesintel report") 
             sections.append(_not_run_section(analysis, run))
     toc = "".join(f'<li><a href="#{n}">{html.escape(registry.get(n).title)}</a></li>' for n in latest)
     body = (
-        f"<h1>{html.escape(title)}</h1><p class='meta'>Database: {html.escape(store.url)}</p>"
+        f"<h1>{html.escape(title)}</h1><p class='meta'>Database: {html.escape(store.shown_url)}</p>"
         + _summary_html(summary)
         + f"<nav><h2>Contents</h2><ul>{toc}</ul></nav>"
         + "".join(sections)

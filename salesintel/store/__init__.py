@@ -25,12 +25,12 @@ from salesintel import schema
 from salesintel.config import database_url
 from salesintel.errors import NotFound, UserInputError
 from salesintel.lazy import lazy
-from salesintel.store.engine import bare_name
+from salesintel.store.engine import bare_name, safe_url
 
 ibis = lazy("ibis")
 ir = lazy("ibis.expr.types")
 
-__all__ = ["Store", "UpsertCounts", "conform_arrow", "now_utc", "open_engine"]
+__all__ = ["Store", "UpsertCounts", "conform_arrow", "now_utc", "open_engine", "safe_url"]
 
 
 def now_utc() -> datetime:
@@ -66,7 +66,7 @@ def open_engine(url: str, *, create: bool = True):
 
         return SparkEngine(url)
     raise UserInputError(
-        f"unsupported database URL {url!r}; use a .duckdb path, duckdb://PATH, postgresql://USER@HOST/DB, "
+        f"unsupported database URL {safe_url(url)!r}; use a .duckdb path, duckdb://PATH, postgresql://USER@HOST/DB, "
         "spark://local[2] or sc://HOST:PORT"
     )
 
@@ -78,6 +78,7 @@ class Store:
         self.engine = engine  # the engine-specific part: salesintel.store.engine.Engine
         self.con = engine.con
         self.url = url
+        self.shown_url = safe_url(url)  # what messages and reports show: never a password
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
@@ -130,7 +131,7 @@ class Store:
         try:
             return self.con.table(name)
         except Exception:
-            raise NotFound(f"no table {name!r} in {self.url}") from None
+            raise NotFound(f"no table {name!r} in {self.shown_url}") from None
 
     def has_table(self, name: str) -> bool:
         return name in self.con.list_tables()

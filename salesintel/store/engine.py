@@ -106,6 +106,24 @@ class Engine:
             disconnect()
 
 
+def safe_url(url: str) -> str:
+    """The URL with any password masked, for messages, logs and reports.
+
+    >>> safe_url("postgresql://ann:secret@db:5432/sales")
+    'postgresql://ann:***@db:5432/sales'
+    >>> safe_url("postgresql://db/sales?sslmode=require&password=secret")
+    'postgresql://db/sales?sslmode=require&password=***'
+    """
+    import re
+
+    url = re.sub(r"(?i)([?&](?:password|pass|pwd)=)[^&]*", r"\1***", url)
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not at or ":" not in creds:
+        return url
+    return f"{scheme}{sep}{creds.split(':', 1)[0]}:***@{host}"
+
+
 def bare_name(table: "ir.Table") -> str:
     """The bare name of a physical table (DuckDB qualifies temp tables as temp.main.NAME)."""
     return table.get_name().split(".")[-1]

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from salesintel.errors import UserInputError
 from salesintel.lazy import lazy
-from salesintel.store.engine import Engine
+from salesintel.store.engine import Engine, safe_url
 
 ibis = lazy("ibis")
 pacsv = lazy("pyarrow.csv")
@@ -28,10 +28,13 @@ class PostgresEngine(Engine):
     def __init__(self, url: str) -> None:
         try:
             self.con = ibis.connect(url.replace("postgres://", "postgresql://", 1))
-        except ModuleNotFoundError:
+        except ImportError:  # Ibis raises ImportError when psycopg is missing
             raise UserInputError("PostgreSQL support needs the extra: pip install 'salesintel[postgres]'") from None
         except Exception as exc:  # psycopg.OperationalError: server down, bad password, no such database
-            raise UserInputError(f"cannot connect to {safe_url(url)}: {str(exc).strip().splitlines()[0]}") from None
+            reason = str(exc).strip().splitlines()[0]
+            secret = _password(url)
+            reason = reason.replace(secret, "***") if secret else reason  # never echo a password back
+            raise UserInputError(f"cannot connect to {safe_url(url)}: {reason}") from None
         self.con.raw_sql("SET TIME ZONE 'UTC'")
         _analyze_cached_tables(self.con)
 
@@ -88,14 +91,9 @@ def _analyze_cached_tables(con) -> None:
     con._create_cached_table = create_and_analyze
 
 
-def safe_url(url: str) -> str:
-    """The URL without its password, for messages and logs.
+def _password(url: str) -> str | None:
+    """The password a PostgreSQL URL carries (user:password@ or ?password=), to keep it out of messages."""
+    from urllib.parse import parse_qs, urlsplit
 
-    >>> safe_url("postgresql://ann:secret@db:5432/sales")
-    'postgresql://ann:***@db:5432/sales'
-    """
-    scheme, sep, rest = url.partition("://")
-    creds, at, host = rest.rpartition("@")
-    if not at or ":" not in creds:
-        return url
-    return f"{scheme}{sep}{creds.split(':', 1)[0]}:***@{host}"
+    parts = urlsplit(url)
+    return parts.password or (parse_qs(parts.query).get("password") or [None])[0]

@@ -31,17 +31,27 @@ from salesintel.store.engine import Engine, bare_name
 ibis = lazy("ibis")
 
 JAVA_17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+URL_KEYS = {"warehouse", "database"}
 
 
 def _session(url: str):
     """The process's Spark session for ``url``, created on first use."""
+    base, _, query = url.partition("?")
+    unknown = sorted(set(parse_qs(query)) - URL_KEYS)
+    if unknown:
+        raise UserInputError(
+            f"unknown setting {', '.join(unknown)} in the Spark URL; it takes {', '.join(sorted(URL_KEYS))}"
+        )
     try:
         from pyspark.sql import SparkSession
     except ModuleNotFoundError:
         raise UserInputError("Spark support needs the extra: pip install 'salesintel[spark]'") from None
     if url.startswith("sc://"):
-        return SparkSession.builder.remote(url.partition("?")[0]).getOrCreate(), None
-    master, _, query = url.removeprefix("spark://").partition("?")
+        try:
+            return SparkSession.builder.remote(base).getOrCreate(), None
+        except ImportError as exc:  # Spark Connect's client needs grpcio and friends
+            raise UserInputError(f"Spark Connect needs pip install 'salesintel[spark]' ({exc})") from None
+    master = base.removeprefix("spark://")
     warehouse = Path(parse_qs(query).get("warehouse", ["salesintel-warehouse"])[0]).resolve()
     active = SparkSession.getActiveSession()
     if active is not None:
