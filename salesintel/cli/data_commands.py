@@ -181,10 +181,12 @@ def schema_command(
 
 
 def _default_db_exists() -> bool:
-    from salesintel.config import database_url
+    """True when $SALESINTEL_DB names a database (any engine) or the default DuckDB file exists."""
+    import os
 
-    url = database_url(None)
-    return "://" not in url and Path(url).exists()
+    from salesintel.config import ENV_DB, database_url
+
+    return bool(os.environ.get(ENV_DB)) or Path(database_url(None)).exists()
 
 
 @app.command()
