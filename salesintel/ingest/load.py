@@ -253,9 +253,11 @@ def _orphans(store: Store, staged: ir.Table, target: schema.Table) -> dict[str, 
         if not col.references:
             continue
         ref_table, ref_col = col.references.split(".")
-        known = store.table(ref_table).select(ref_col)
+        known = store.table(ref_table).view()  # a view: the reference may be the loaded table itself
         values = staged.filter(staged[col.name].notnull())
-        n = int(values.filter(~values[col.name].isin(known[ref_col])).count().execute())
+        # an anti-join, not NOT IN: PostgreSQL cannot turn NOT IN into one, and probed 1M customers once
+        # per order line (over 8 minutes for 10M lines; seconds now)
+        n = int(values.anti_join(known, values[col.name] == known[ref_col]).count().execute())
         if n:
             out[col.name] = n
     return out
