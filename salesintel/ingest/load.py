@@ -27,7 +27,8 @@ from salesintel.ingest import attributes
 from salesintel.ingest import validate as v
 from salesintel.ingest.mapping import TableMapping, apply, identity, load_mapping
 from salesintel.ingest.read import LINE, SourceOptions, read_source
-from salesintel.store import Store, now_utc, table_name
+from salesintel.store import Store, now_utc
+from salesintel.store.engine import bare_name
 from salesintel.store.staging import staging_backend
 
 
@@ -155,7 +156,7 @@ def _load_table(
         attributes.add_to_store(store, target.name, extra, report.source_file)
         _store_good(store, staging, good, target, report)
     finally:
-        staging.drop_table(table_name(checked), force=True)
+        staging.drop_table(bare_name(checked), force=True)
     _record_load(store, report)
     return report
 
@@ -234,8 +235,9 @@ def _record_rejects(store: Store, rejects: ir.Table | None, table: str, source_f
 def _store_good(store: Store, staging, good: ir.Table, target: schema.Table, report: LoadReport) -> None:
     if staging is not store.con and store.count(target.name) == 0:
         # first load into another engine: bulk-write straight into the table (one COPY, not stage + insert)
-        store.append(target.name, good.to_pyarrow())
-        report.inserted = store.count(target.name)
+        rows = good.to_pyarrow()
+        store.append(target.name, rows)
+        report.inserted = rows.num_rows
         report.orphans = _orphans(store, store.table(target.name), target)
         return
     rows = good if staging is store.con else store.stage(good.to_pyarrow())

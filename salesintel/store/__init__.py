@@ -25,7 +25,7 @@ from salesintel import schema
 from salesintel.config import database_url
 from salesintel.errors import NotFound, UserInputError
 from salesintel.lazy import lazy
-from salesintel.store.engine import bare_name, safe_url
+from salesintel.store.engine import safe_url
 
 ibis = lazy("ibis")
 ir = lazy("ibis.expr.types")
@@ -298,8 +298,3 @@ def conform_arrow(types: "ibis.Schema", data: pa.Table) -> pa.Table:
         else:
             cols.append(pa.nulls(data.num_rows, field.type))
     return pa.Table.from_arrays(cols, schema=target)
-
-
-def table_name(table: ir.Table) -> str:
-    """The bare name of a physical table (DuckDB qualifies temp tables as temp.main.NAME)."""
-    return bare_name(table)

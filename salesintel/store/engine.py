@@ -39,16 +39,16 @@ class Engine:
         return f'"{name}"'
 
     def add_column_sql(self, table: str, column: str, sql_type: str) -> str:
-        return f'ALTER TABLE "{table}" ADD COLUMN "{column}" {sql_type}'
+        return f"ALTER TABLE {self.quote(table)} ADD COLUMN {self.quote(column)} {sql_type}"
 
     def delete_where(self, name: str, where: str, params: list | tuple = ()) -> None:
         """Delete the rows of ``name`` matching ``where`` (SQL with ``?`` placeholders)."""
-        self.execute(f'DELETE FROM "{name}" WHERE {where}', params)
+        self.execute(f"DELETE FROM {self.quote(name)} WHERE {where}", params)
 
     def update_where(self, name: str, assign: dict[str, object], where: str, params: list | tuple = ()) -> None:
         """Set ``assign`` on the rows of ``name`` matching ``where``."""
-        sets = ", ".join(f'"{k}" = ?' for k in assign)
-        self.execute(f'UPDATE "{name}" SET {sets} WHERE {where}', [*assign.values(), *params])
+        sets = ", ".join(f"{self.quote(k)} = ?" for k in assign)
+        self.execute(f"UPDATE {self.quote(name)} SET {sets} WHERE {where}", [*assign.values(), *params])
 
     def replace_view(self, view: str, expr: "ir.Table") -> None:
         """Create or replace the (persistent) view ``view`` over ``expr``."""

@@ -110,7 +110,7 @@ class SparkEngine(Engine):
         yield  # Parquet tables have no transactions (module docstring)
 
     def add_column_sql(self, table: str, column: str, sql_type: str) -> str:
-        return f"ALTER TABLE `{table}` ADD COLUMNS (`{column}` {sql_type})"
+        return f"ALTER TABLE `{table}` ADD COLUMNS (`{column}` {sql_type})"  # Spark's spelling: COLUMNS (...)
 
     def quote(self, name: str) -> str:
         return f"`{name}`"
@@ -149,10 +149,13 @@ class SparkEngine(Engine):
         target = self.session.table(name).schema
         self.session.createDataFrame(data, schema=target).write.insertInto(name)
 
-    def _frame(self, expr):
-        """The Spark DataFrame of an Ibis expression (its in-memory tables registered first)."""
+    def _sql(self, expr) -> str:
+        """The Spark SQL of an Ibis expression, its in-memory tables registered first."""
         self.con._run_pre_execute_hooks(expr)
-        return self.session.sql(self.con.compile(expr))
+        return self.con.compile(expr)
+
+    def _frame(self, expr):
+        return self.session.sql(self._sql(expr))
 
     def append_expr(self, name: str, expr) -> None:
         frame = self._frame(expr)
@@ -160,9 +163,7 @@ class SparkEngine(Engine):
 
     def stage(self, data: pa.Table):
         name = f"_stage_{uuid.uuid4().hex[:12]}"
-        frame = self.session.createDataFrame(data, schema=_spark_schema(data.schema)) if data.num_rows else None
-        if frame is None:
-            frame = self.session.createDataFrame([], schema=_spark_schema(data.schema))
+        frame = self.session.createDataFrame(data if data.num_rows else [], schema=_spark_schema(data.schema))
         frame.localCheckpoint().createOrReplaceTempView(name)
         return self.con.table(name)
 
@@ -175,8 +176,7 @@ class SparkEngine(Engine):
         self.session.catalog.dropTempView(bare_name(staged))
 
     def replace_view(self, view: str, expr) -> None:
-        self.con._run_pre_execute_hooks(expr)
-        self.session.sql(f"CREATE OR REPLACE VIEW `{view}` AS {self.con.compile(expr)}").collect()
+        self.session.sql(f"CREATE OR REPLACE VIEW `{view}` AS {self._sql(expr)}").collect()
 
     def close(self) -> None:
         pass  # the session is the process's; it stops with the process
