@@ -20,6 +20,7 @@ from sklearn.metrics import roc_auc_score
 from salesintel.analyses.clv import customer_lifetime_value, purchase_summary
 from salesintel.analyses.decline import DeclineParams, declining_customers
 from salesintel.analyses.timeline import resolve_as_of
+from salesintel.demo import load_order
 from salesintel.ingest import load_file
 from salesintel.models import BGNBD, GammaGamma
 from salesintel.store import Store
@@ -136,28 +137,42 @@ def test_holdout_churn_ranking_on_cdnow(store: Store) -> None:
     assert auc_model >= auc_recency - 0.005  # recency alone: 0.759
 
 
+@pytest.fixture(scope="module")
+def large_demo(tmp_path_factory) -> tuple[pd.DataFrame, dict]:
+    """The demo company at 40,000 customers (seed 42) and its decline list: 1,666 steady buyers per shape,
+    so a false-alarm rate is measured to about half a point (at 10,000 customers it moves by 1-2 points
+    from seed to seed)."""
+    from salesintel.demo.generate import generate
+
+    company = generate(40_000, 42)
+    store = Store.open(str(tmp_path_factory.mktemp("large") / "demo.duckdb"))
+    for name in load_order():
+        store.append(name, company.tables[name])
+    orders = store.table("orders")
+    table = declining_customers(
+        orders, store.table("customers"), store.table("tasks"), as_of=resolve_as_of(orders, None)
+    ).to_pandas()
+    store.close()
+    return table, company.truth
+
+
 @pytest.mark.parametrize(
-    "planted, steady, most_flagged",
+    "planted, steady",
     [
-        ("decliners", "steady", 0.08),  # regulars (>= 18 a year) who cut 95% of their buying 5-7 months ago
-        ("stopped_regulars", "steady_regulars", 0.06),  # regulars (8-12 a year) who stopped completely 4-7 months ago
+        ("decliners", "steady"),  # regulars (>= 18 a year) who cut 95% of their buying 5-7 months ago
+        ("stopped_regulars", "steady_regulars"),  # regulars (8-12 a year) who stopped completely 4-7 months ago
     ],
 )
-def test_planted_decliners_are_found_and_steady_buyers_are_not(
-    demo_store: Store, truth: dict, planted, steady, most_flagged
-) -> None:
+def test_planted_decliners_are_found_and_steady_buyers_are_not(large_demo, planted, steady) -> None:
     """Both planted shapes: recall >= 90% within a list twice the number planted (both shapes together);
-    the steady buyers of the same shape flagged at most ``most_flagged`` (measured 0.070 and 0.050, seed 42:
-    for a Poisson buyer the overdue test's false-alarm rate is its 5% threshold by construction)."""
-    orders = demo_store.table("orders")
-    table = declining_customers(
-        orders, demo_store.table("customers"), demo_store.table("tasks"), as_of=resolve_as_of(orders, None)
-    ).to_pandas()
+    the steady buyers of the same shape flagged at most 5% (measured 91.9% / 4.7% and 90.9% / 4.4%; the
+    other seeds are in docs/definitions.md)."""
+    table, truth = large_demo
     all_planted = set(truth["decliners"]) | set(truth["stopped_regulars"])
     top = set(table.customer_id.head(2 * len(all_planted)))
     found = set(truth[planted])
     assert len(found & top) / len(found) >= 0.9
-    assert len(set(truth[steady]) & set(table.customer_id)) / len(truth[steady]) <= most_flagged
+    assert len(set(truth[steady]) & set(table.customer_id)) / len(truth[steady]) <= 0.05
     assert table.value_at_risk.is_monotonic_decreasing
     assert table.reason.str.len().min() > 20 and not table.reason.str.contains("P(alive)", regex=False).any()
     assert (table.drop_pct >= 0).all()  # nobody whose buying rose
