@@ -2,6 +2,8 @@
 
 - ``SALESINTEL_DB``: the store URL or .duckdb path (default ./salesintel.duckdb); ``--db`` wins over it.
 - ``SALESINTEL_KEEP_RUNS``: results of this many newest runs are kept per analysis (default 10).
+- ``SALESINTEL_WAIT``: seconds to wait for a DuckDB file another salesintel process holds (default 0: refuse at
+  once); ``--wait SECONDS`` anywhere on the command line sets it.
 - ``SALESINTEL_PLUGINS``: comma-separated modules with analyses of your own, imported with the built-in
   ones (docs/writing-an-analysis.md).
 """
@@ -16,6 +18,7 @@ DEFAULT_DB = "salesintel.duckdb"
 ENV_DB = "SALESINTEL_DB"
 ENV_KEEP_RUNS = "SALESINTEL_KEEP_RUNS"
 DEFAULT_KEEP_RUNS = 10
+ENV_WAIT = "SALESINTEL_WAIT"
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -42,4 +45,22 @@ def keep_runs() -> int:
         raise UserInputError(f"{ENV_KEEP_RUNS}={raw!r} is not a whole number") from None
     if value < 1:
         raise UserInputError(f"{ENV_KEEP_RUNS} must be at least 1, not {value}")
+    return value
+
+
+def open_wait() -> float:
+    """Seconds to keep retrying a database another process holds ($SALESINTEL_WAIT, default 0).
+
+    >>> open_wait() >= 0
+    True
+    """
+    raw = os.environ.get(ENV_WAIT)
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UserInputError(f"--wait {raw!r} is not a number of seconds") from None
+    if value < 0:
+        raise UserInputError(f"--wait must be 0 or more seconds, not {value:g}")
     return value

@@ -16,8 +16,10 @@ from salesintel.store import Store, now_utc
 def data_quality(store: Store) -> list[dict]:
     """One row per problem kind per table: ``table, check, count, detail`` (count 0 rows are left out,
     except the row count, which is always reported)."""
-    rejects = store.table("rejects")
-    rejected = dict(rejects.group_by("table_name").aggregate(n=rejects.line.nunique()).execute().values.tolist())
+    from salesintel.ingest.rejects import open_rejects
+
+    rows_refused = open_rejects(store).select("table_name", "load_id", "line").distinct()  # problems, not rows
+    rejected = dict(rows_refused.group_by("table_name").aggregate(n=rows_refused.count()).execute().values.tolist())
     rows: list[dict] = []
     for table in schema.CANONICAL:
         t = store.table(table.name)
@@ -29,14 +31,38 @@ def data_quality(store: Store) -> list[dict]:
                     "table": table.name,
                     "check": "rejected",
                     "count": int(rejected[table.name]),
-                    "detail": "rows refused at load (salesintel export rejects)",
+                    "detail": "rows refused at load, still open (salesintel rejects)",
                 }
             )
         if n == 0:
             continue
         rows += _orphans(store, table, t)
         rows += _oddities(table, t)
+        rows += _keys_differing_by_case(table, t)
     return [r for r in rows if r["count"] or r["check"] == "rows"]
+
+
+def _keys_differing_by_case(table: schema.Table, t) -> list[dict]:
+    """Keys such as CU1 and cu1: kept apart (case may matter to the source), but most often one customer."""
+    out = []
+    for key in table.key:
+        if table.column(key).type != "string":
+            continue
+        groups = t.group_by(folded=t[key].lower()).aggregate(n=t[key].nunique(), example=t[key].min())
+        clashes = groups.filter(groups.n > 1)
+        found = clashes.aggregate(count=clashes.count(), example=clashes.example.min()).execute()
+        n = int(found["count"].iloc[0])
+        if n:
+            example = found["example"].iloc[0]
+            out.append(
+                {
+                    "table": table.name,
+                    "check": f"{key} differing only by case",
+                    "count": n,
+                    "detail": f"keys stored apart that differ only in upper/lower case, e.g. {example!r}",
+                }
+            )
+    return out
 
 
 def _orphans(store: Store, table: schema.Table, t) -> list[dict]:

@@ -20,7 +20,7 @@ from salesintel.lazy import lazy
 ibis = lazy("ibis")
 sch = lazy("ibis.expr.schema")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Column types, as salesintel names them, and the Ibis type each becomes in the store.
 IBIS_TYPES = {
@@ -53,7 +53,11 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """A table: its columns in order, its key and a one-line description."""
+    """A table: its columns in order, its key and a one-line description.
+
+    ``person_key`` names the column that says whose row it is (every table with a customer_id says it), so
+    that export and erasure of a person (:mod:`salesintel.privacy`) need no list of tables.
+    """
 
     name: str
     description: str
@@ -61,6 +65,8 @@ class Table:
     key: tuple[str, ...]
     system: bool = False
     checks: tuple[str, ...] = field(default=())  # row rules beyond single columns, see ingest.validate
+    person_key: str | None = None  # the column naming the customer a row belongs to (salesintel.privacy)
+    person_text: tuple[str, ...] = ()  # columns whose raw text may carry anyone's data (searched on erasure)
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -114,6 +120,7 @@ CANONICAL: tuple[Table, ...] = (
             _c("phone_opt_in", "bool", "May be contacted by phone."),
         ),
         key=("customer_id",),
+        person_key="customer_id",
     ),
     Table(
         "products",
@@ -145,6 +152,7 @@ CANONICAL: tuple[Table, ...] = (
             _c("location_id", "string", "Store or branch.", references="locations.location_id"),
         ),
         key=("order_id", "line"),
+        person_key="customer_id",
     ),
     Table(
         "touchpoints",
@@ -168,6 +176,8 @@ CANONICAL: tuple[Table, ...] = (
         ),
         key=("event_id",),
         checks=("customer_or_anonymous",),
+        person_key="customer_id",
+        person_text=("url", "properties"),
     ),
     Table(
         "communications",
@@ -188,6 +198,8 @@ CANONICAL: tuple[Table, ...] = (
             _req("text", "string", "Body or transcript."),
         ),
         key=("message_id",),
+        person_key="customer_id",
+        person_text=("subject", "text"),
     ),
     Table(
         "survey_responses",
@@ -209,6 +221,8 @@ CANONICAL: tuple[Table, ...] = (
             _c("subject", "string", "What was rated: company, a product_id, a location_id or a competitor_id."),
         ),
         key=("response_id",),
+        person_key="customer_id",
+        person_text=("answer",),
     ),
     Table(
         "campaigns",
@@ -235,6 +249,7 @@ CANONICAL: tuple[Table, ...] = (
             _c("group", "string", "treatment or control.", default="treatment", allowed=("treatment", "control")),
         ),
         key=("campaign_id", "customer_id"),
+        person_key="customer_id",
     ),
     Table(
         "opportunities",
@@ -253,6 +268,8 @@ CANONICAL: tuple[Table, ...] = (
             _c("reason", "string", "Why it was won or lost."),
         ),
         key=("opportunity_id",),
+        person_key="customer_id",
+        person_text=("reason",),
     ),
     Table(
         "competitors",
@@ -318,9 +335,18 @@ SYSTEM: tuple[Table, ...] = (
             _req("reason", "string", "Why it was refused."),
             _c("record", "json", "The whole source row as JSON, so it can be fixed and reloaded."),
             _req("rejected_at", "timestamp", "When."),
+            _c("load_id", "string", "The load that refused it (loads.load_id)."),
+            _c("row_key", "string", "The row's key as read, e.g. 'O1, 1' (empty when the key itself is bad)."),
+            _c(
+                "closed_by",
+                "string",
+                "The later load that resolved it: stored the same key, or loaded the same table from the same "
+                "file or the same content; empty while the problem is open.",
+            ),
         ),
-        key=("table_name", "source_file", "line", "column_name"),
+        key=("load_id", "line", "column_name"),
         system=True,
+        person_text=("value", "record"),
     ),
     Table(
         "loads",
@@ -331,11 +357,12 @@ SYSTEM: tuple[Table, ...] = (
             _req("source_file", "string", "File loaded."),
             _req("loaded_at", "timestamp", "When."),
             _c("rows_read", "int", "Rows read from the file."),
-            _c("inserted", "int", "New keys stored."),
+            _c("inserted", "int", "New keys stored (empty, as are the next two, when the load was refused)."),
             _c("updated", "int", "Existing keys replaced with different values."),
             _c("unchanged", "int", "Existing keys loaded again with identical values."),
             _c("rejected", "int", "Rows refused (see rejects)."),
             _c("orphans", "int", "Stored rows that reference an unknown customer, product ..."),
+            _c("content_sha256", "string", "SHA-256 of the file's bytes: the same content under another name."),
         ),
         key=("load_id",),
         system=True,
@@ -424,6 +451,29 @@ SYSTEM: tuple[Table, ...] = (
             _c("value_at_risk", "float", "Yearly value at risk when the task was created."),
         ),
         key=("task_id",),
+        person_key="customer_id",
+        person_text=("notes",),
+        system=True,
+    ),
+    Table(
+        "erasures",
+        "One row per person erased: when, by whom and how many rows went where; never who was erased.",
+        (
+            _req("erasure_id", "string", "Erasure identifier (the receipt to give the person who asked)."),
+            _req("erased_at", "timestamp", "When."),
+            _c("erased_by", "string", "Who ran it (--by, else the operating-system user)."),
+            _req(
+                "key_kind",
+                "string",
+                "How the person was named: customer_id or email.",
+                allowed=("customer_id", "email"),
+            ),
+            _c("customers", "int", "How many customer rows the key matched."),
+            _c("tables", "json", "Tables rows were removed from, as a JSON list."),
+            _c("rows_removed", "json", "Rows removed per table as a JSON object."),
+            _c("models_stale", "int", "Kept models marked stale (refitted by the next run)."),
+        ),
+        key=("erasure_id",),
         system=True,
     ),
 )
@@ -472,6 +522,7 @@ def markdown() -> str:
                 "",
                 f"Key: {', '.join(t.key)}",
                 "",
+                *([f"Person key: {t.person_key} (see docs/privacy.md)", ""] if t.person_key else []),
                 "| column | type | description |",
                 "| --- | --- | --- |",
             ]

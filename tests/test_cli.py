@@ -89,6 +89,12 @@ def test_export_writes_to_stdout_and_json_is_one_document(tmp_path: Path) -> Non
     assert len(lines) == 2 and json.loads(lines[0])["name"] == "Ann"
     one = run("export", "reps", "-o", str(tmp_path / "r.csv"), "--db", db)
     assert "wrote 2 rows" in one.stderr
+    # whole numbers stay whole, also beside a gap (pandas would write 1980.0)
+    run("load", "customers", str(write_csv(tmp_path / "c.csv", "customer_id,birth_year\nC1,1980\nC2,\n")), "--db", db)
+    csv_text = run("export", "customers", "--format", "csv", "--db", db).stdout
+    assert ",1980," in csv_text and "1980.0" not in csv_text
+    jsonl = run("export", "customers", "--format", "jsonl", "--db", db).stdout.splitlines()
+    assert [json.loads(line)["birth_year"] for line in jsonl] == [1980, None]
 
 
 def test_loading_hints_name_the_right_option(tmp_path: Path) -> None:

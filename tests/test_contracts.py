@@ -72,6 +72,25 @@ def test_declaration_is_complete(name) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_every_output_says_whether_it_holds_personal_data(name) -> None:
+    """person_key has no default (forgetting it fails when the module is imported), and an output naming a
+    customer must say which column does: export and erasure (salesintel.privacy) find personal rows by it."""
+    (person_key,) = [f for f in dataclasses.fields(Output) if f.name == "person_key"]
+    assert person_key.default is dataclasses.MISSING and person_key.default_factory is dataclasses.MISSING
+    for result, output in registry.get(name).outputs.items():
+        customers = [c.name for c in output.columns if c.refers == "customers" or c.name == "customer_id"]
+        if customers:
+            assert output.person_key in customers, f"{name}.{result} names customers but declares no person_key"
+        else:
+            assert output.person_key is None or output.person_key in output.names, (name, result)
+
+
+def test_an_output_without_a_person_key_is_refused() -> None:
+    with pytest.raises(TypeError, match="person_key"):
+        Output((Col("customer_id", "string", "Customer"),), grain="one row per customer", key=("customer_id",))
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_runs_on_an_empty_store(name, tmp_path) -> None:
     store = Store.open(str(tmp_path / "empty.duckdb"))
     outcome = runner.run(store, name)

@@ -52,6 +52,29 @@ def test_gamma_gamma_matches_fader_hardie_note() -> None:
         assert getattr(m, name + "_") == pytest.approx(value, rel=0.02), name
 
 
+def test_bgnbd_gradient_is_the_likelihood_s() -> None:
+    """The analytic gradient of the weighted BG/NBD log-likelihood against finite differences."""
+    from scipy import optimize
+
+    from salesintel.models.bgnbd import _loglik, _Terms
+
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 10, 400).astype(float)
+    T = rng.uniform(5, 40, 400)
+    t_x = np.where(x > 0, T * rng.uniform(0, 1, 400), 0.0)
+    w = rng.integers(1, 5, 400).astype(float)
+    terms = _Terms(x, t_x, T)
+    for theta in (np.log([0.24, 4.4, 0.79, 2.4]), np.zeros(4), np.log([2.0, 0.5, 3.0, 0.2])):
+        ll, grad = terms.loglik_and_grad(*np.exp(theta))
+        assert np.allclose(ll, _loglik(*np.exp(theta), x, t_x, T))
+        error = optimize.check_grad(
+            lambda th: np.dot(w, terms.loglik_and_grad(*np.exp(th))[0]),
+            lambda th: terms.loglik_and_grad(*np.exp(th))[1] @ w,
+            theta,
+        )
+        assert error < 1e-6 * np.abs(grad @ w).max() + 1e-3
+
+
 def test_gamma_gamma_gradient_is_the_likelihood_s() -> None:
     from scipy.optimize import check_grad
 

@@ -2,7 +2,8 @@
 
 Errors are translated here, in one place: a salesintel error (bad input, not found ...) prints one line and
 exits 2; anything unexpected prints one line naming what failed and exits 1; ``--debug`` (anywhere on the
-command line) shows the traceback instead.
+command line) shows the traceback instead. ``--wait SECONDS`` (anywhere too) waits that long for a database
+another salesintel process holds ($SALESINTEL_WAIT).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import typer
 app = typer.Typer(
     name="salesintel",
     help="Sales and customer intelligence on your own data.\n\nExample: salesintel demo && salesintel show profiles"
-    "\n\nAdd --debug to any command to see the traceback of an unexpected error.",
+    "\n\nAdd --debug to any command to see the traceback of an unexpected error, and --wait SECONDS to wait"
+    " that long for a database another salesintel process (a load or analysis) holds.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -28,7 +30,12 @@ _DEBUG = False
 
 
 def _register_commands() -> None:
-    from salesintel.cli import analysis_commands, data_commands, task_commands  # noqa: F401 - register on import
+    from salesintel.cli import (  # noqa: F401 - register on import
+        analysis_commands,
+        data_commands,
+        person_commands,
+        task_commands,
+    )
 
 
 def fail_run(record) -> NoReturn:
@@ -45,6 +52,7 @@ def main() -> None:
     if "--debug" in sys.argv[1:]:
         _DEBUG = True
         sys.argv.remove("--debug")
+    _take_wait(sys.argv)
     try:
         _register_commands()
         app()
@@ -64,6 +72,24 @@ def main() -> None:
             f"{': ' + text if text else ''}; run again with --debug for the traceback"
         )
         sys.exit(EXIT_UNEXPECTED)
+
+
+def _take_wait(argv: list[str]) -> None:
+    """Move ``--wait SECONDS`` (or ``--wait=SECONDS``) from the command line to $SALESINTEL_WAIT, which every
+    command's store opening reads (salesintel.config.open_wait)."""
+    import os
+
+    from salesintel.config import ENV_WAIT
+
+    for i, arg in enumerate(argv[1:], start=1):
+        if arg == "--wait" and i + 1 < len(argv):
+            os.environ[ENV_WAIT] = argv[i + 1]
+            del argv[i : i + 2]
+            return
+        if arg.startswith("--wait="):
+            os.environ[ENV_WAIT] = arg.split("=", 1)[1]
+            del argv[i]
+            return
 
 
 def _say(text: str) -> None:

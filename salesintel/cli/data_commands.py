@@ -9,7 +9,7 @@ import typer
 
 from salesintel import schema
 from salesintel.cli import app
-from salesintel.cli.options import Db, Format, check_format
+from salesintel.cli.options import Db, Format, Limit, check_format
 from salesintel.cli.output import message, progress, render
 from salesintel.errors import NothingLoaded, TooManyRejects, UserInputError
 from salesintel.lazy import lazy
@@ -76,7 +76,7 @@ def load(
             if r.rejected:
                 message(
                     f"note: {r.rejected:,} {r.table} rows of {Path(r.source_file).name} were refused; "
-                    f"see why with: salesintel export rejects -o rejects.csv"
+                    f"see why with: salesintel rejects --table {r.table}"
                 )
             for col, n in r.orphans.items():
                 message(
@@ -114,11 +114,46 @@ def export(
     if to_stdout:
         if fmt == "parquet":
             raise UserInputError("parquet is binary: write it to a file with -o FILE.parquet")
-        render(store.table(table).execute(), fmt)
+        store.export_expr(store.table(table), sys.stdout.buffer, fmt)
+        sys.stdout.flush()
         return
     path = Path(output) if output else Path(f"{table}.{fmt}")
     rows = store.export(table, path, fmt)
     message(f"wrote {rows:,} {'row' if rows == 1 else 'rows'} of {table} to {path}")
+
+
+@app.command()
+def rejects(
+    everything: Annotated[
+        bool, typer.Option("--all", help="The whole history, closed problems too (closed_by names the load).")
+    ] = False,
+    table: Annotated[Optional[str], typer.Option("--table", help="Only the rejects of this table.")] = None,
+    db: Db = None,
+    fmt: Format = "table",
+    limit: Limit = 50,
+) -> None:
+    """Show the rows loads refused that are still open: no later load stored their key or reloaded their
+    file (the same path or the same content).
+
+    Example: salesintel rejects --table orders --format csv > open_rejects.csv
+    """
+    from salesintel.ingest.rejects import listed
+
+    check_format(fmt)
+    name = schema.get(table).name if table else None
+    shown = listed(Store.open(db, create=False), everything=everything, table=name)
+    title = "Rejects, all loads" if everything else "Open rejects"
+    if fmt != "table":
+        render(shown.execute(), fmt, title=title)
+        return
+    total = int(shown.count().execute())
+    if total == 0:
+        message("no rejects" if everything else "no open rejects (salesintel rejects --all shows the history)")
+        return
+    rows = shown.drop("record", "load_id").limit(limit).execute()  # the whole row: --format csv or json
+    rows["source_file"] = rows.source_file.map(lambda f: Path(f).name)
+    more = f", first {limit} of {total:,} (--limit, or --format csv for all)" if total > limit else ""
+    render(rows, fmt, title=f"{title}{more}")
 
 
 @app.command()

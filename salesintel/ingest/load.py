@@ -14,19 +14,23 @@ Example:
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from salesintel import schema
 from salesintel.errors import NothingLoaded, TooManyRejects, UnreadableFile
 from salesintel.ingest import attributes
+from salesintel.ingest import rejects as rejects_
 from salesintel.ingest import validate as v
 from salesintel.ingest.mapping import TableMapping, apply, identity, load_mapping
-from salesintel.ingest.read import LINE, SourceOptions, read_source
+from salesintel.ingest.read import LINE, SourceOptions, SourceRecords, read_records
 from salesintel.store import Store, now_utc
 from salesintel.store.engine import bare_name
 from salesintel.store.staging import staging_backend
@@ -48,6 +52,8 @@ class LoadReport:
     attributes: dict[str, str] = field(default_factory=dict)  # custom attribute -> type, kept
     dropped: list[str] = field(default_factory=list)  # source columns the mapping leaves out on purpose
     ignored: list[str] = field(default_factory=list)  # source columns this table has no place for
+    load_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # loads.load_id; its rejects carry it
+    content_sha256: str | None = None  # of the file's bytes: the same content under another name
 
     @property
     def stored(self) -> int:
@@ -89,10 +95,47 @@ def load_file(
     plan = (
         load_mapping(mapping, table, source) if mapping else identity(_required_table(table), source or SourceOptions())
     )
-    arrow = read_source(path, plan.source)
+    records = read_records(path, plan.source, nested_ok=_json_sources(plan.tables))
+    if not records.table.num_rows and records.broken.num_rows:
+        first = records.broken.slice(0, 1).to_pylist()[0]
+        raise NothingLoaded(
+            f"none of the {records.broken.num_rows} records of {path.name} could be read: line {first['line']} "
+            f"{first['reason']}"
+        )
     staging = staging_backend(store)
-    src = ibis.memtable(arrow)  # the engine scans the Arrow data in place, no copy
-    return [_load_table(store, staging, src, tm, path, max_reject_rate) for tm in plan.tables]
+    src = ibis.memtable(records.table)  # the engine scans the Arrow data in place, no copy
+    return [_load_table(store, staging, src, tm, path, max_reject_rate, records) for tm in plan.tables]
+
+
+def _json_sources(tables: tuple[TableMapping, ...]) -> frozenset[str]:
+    """Source fields that may hold a JSON object or array: those that feed a json column."""
+    names = set()
+    for tm in tables:
+        for col in schema.get(tm.table).columns:
+            if col.type != "json":
+                continue
+            spec = tm.columns.get(col.name, col.name if tm.passthrough else None)
+            spec = spec.get("column") if isinstance(spec, dict) else spec
+            if isinstance(spec, str):
+                names.add(spec)
+    return frozenset(names)
+
+
+def _broken_rejects(records: SourceRecords) -> ir.Table | None:
+    """Records the reader could not split into fields: one reject each, with the text as written."""
+    broken = records.broken
+    if not broken.num_rows:
+        return None
+    return ibis.memtable(
+        {
+            "line": broken.column("line").to_pylist(),
+            "column_name": [None] * broken.num_rows,
+            "value": [None] * broken.num_rows,
+            "reason": broken.column("reason").to_pylist(),
+            "record": [json.dumps(t, ensure_ascii=False) for t in broken.column("text").to_pylist()],
+        },
+        schema={"line": "int64", "column_name": "string", "value": "string", "reason": "string", "record": "string"},
+    )
 
 
 def _required_table(table: str | None) -> str:
@@ -102,7 +145,13 @@ def _required_table(table: str | None) -> str:
 
 
 def _load_table(
-    store: Store, staging, src: ir.Table, tm: TableMapping, path: Path, max_reject_rate: float | None
+    store: Store,
+    staging,
+    src: ir.Table,
+    tm: TableMapping,
+    path: Path,
+    max_reject_rate: float | None,
+    records: SourceRecords | None = None,
 ) -> LoadReport:
     canonical = schema.get(tm.table)
     report = LoadReport(canonical.name, str(path.resolve()))
@@ -135,30 +184,82 @@ def _load_table(
             bad=checked.__bad.sum(),
             superseded=(~checked.__bad & (checked[LINE] < checked.__last)).sum(),
         ).execute()
-        report.rows_read = int(tally.rows.iloc[0])
+        broken = _broken_rejects(records) if records is not None else None
+        report.rows_read = int(tally.rows.iloc[0]) + (records.broken.num_rows if records is not None else 0)
         if report.rows_read == 0:
             raise NothingLoaded(f"{path.name} has no rows to load")
         any_bad = bool(tally.bad.fillna(0).iloc[0]) or bool(tally.superseded.fillna(0).iloc[0])
         good, rejects = _split(checked, mapped, target, tm, report, any_bad)
-        _record_rejects(store, rejects, target.name, report.source_file)
+        if broken is not None:
+            rejects = broken if rejects is None else ibis.union(rejects.cast(broken.schema()), broken)
         report.rejected = int(rejects.line.nunique().execute()) if rejects is not None else 0
-        if report.rejected == report.rows_read:
-            raise NothingLoaded(
-                f"none of the {report.rows_read} rows of {path.name} could be loaded into "
-                f"{target.name}; see salesintel export rejects"
-            )
-        if max_reject_rate is not None and report.reject_rate > max_reject_rate:
-            raise TooManyRejects(
-                f"{report.rejected} of {report.rows_read} rows of {path.name} were refused "
-                f"({report.reject_rate:.1%} > --max-reject-rate {max_reject_rate:.1%}); nothing "
-                f"was stored; see salesintel export rejects"
-            )
-        attributes.add_to_store(store, target.name, extra, report.source_file)
-        _store_good(store, staging, good, target, report)
+        refused = _refusal(report, path.name, max_reject_rate)
+        if refused is None:
+            # before the transaction, which then holds rows only: adding a column is idempotent, so a crash
+            # after this leaves an empty column that the rerun finds and keeps
+            attributes.add_to_store(store, target.name, extra, report.source_file)
+        report.content_sha256 = _content_sha256(path)
+        with store.transaction():  # the data, its rejects and its loads row: all of them or none (issue 11)
+            store.lock_for_write(target.name)  # a second load of this table waits for this one to commit
+            _close_resolved(store, checked, target, report, stored=refused is None)
+            _record_rejects(store, _keyed(rejects, checked, target), report)
+            if refused is None:
+                _store_good(store, staging, good, target, report)
+            _record_load(store, report, stored=refused is None)
     finally:
         staging.drop_table(bare_name(checked), force=True)
-    _record_load(store, report)
+    if refused is not None:
+        raise refused
     return report
+
+
+def _refusal(report: LoadReport, name: str, max_reject_rate: float | None) -> Exception | None:
+    """Why nothing of this file may be stored, or None: every row refused, or more than --max-reject-rate."""
+    if report.rejected == report.rows_read:
+        return NothingLoaded(
+            f"none of the {report.rows_read} rows of {name} could be loaded into {report.table}; see salesintel rejects"
+        )
+    if max_reject_rate is not None and report.reject_rate > max_reject_rate:
+        return TooManyRejects(
+            f"{report.rejected} of {report.rows_read} rows of {name} were refused "
+            f"({report.reject_rate:.1%} > --max-reject-rate {max_reject_rate:.1%}); nothing "
+            f"was stored; see salesintel rejects"
+        )
+    return None
+
+
+def _content_sha256(path: Path) -> str:
+    stat = path.stat()
+    return _cached_sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:  # a mapping's tables hash their file once
+    return rejects_.file_sha256(Path(path))
+
+
+def _close_resolved(store: Store, checked: ir.Table, target: schema.Table, report: LoadReport, stored: bool) -> None:
+    """Close earlier rejects this load resolves (same file or content; with ``stored``, the keys it stores)."""
+    rejects_.close_earlier(
+        store,
+        table=target.name,
+        source_file=report.source_file,
+        content_sha256=report.content_sha256,
+        load_id=report.load_id,
+    )
+    if stored:
+        kept = checked.filter(~checked.__bad & (checked[LINE] == checked.__last))
+        keys = kept.select(row_key=rejects_.key_text(kept, target.key))
+        rejects_.close_stored_keys(store, keys, table=target.name, load_id=report.load_id)
+
+
+def _keyed(rejects: ir.Table | None, checked: ir.Table, target: schema.Table) -> ir.Table | None:
+    """The rejects with the key of their row (``row_key``), where the key could be read."""
+    if rejects is None:
+        return None
+    keys = checked.select(__key_line=checked[LINE], row_key=rejects_.key_text(checked, target.key))
+    joined = rejects.left_join(keys, rejects.line == keys.__key_line)
+    return joined.select(*rejects.columns, "row_key")
 
 
 def _with_last(checked: ir.Table, target: schema.Table) -> ir.Table:
@@ -219,13 +320,15 @@ def _problem_rejects(bad_rows: ir.Table, problem: str) -> ir.Table:
     )
 
 
-def _record_rejects(store: Store, rejects: ir.Table | None, table: str, source_file: str) -> None:
-    # reloading a file replaces its earlier rejects, so loading twice changes nothing
-    store.delete_where("rejects", table_name=table, source_file=source_file)
+def _record_rejects(store: Store, rejects: ir.Table | None, report: LoadReport) -> None:
+    # earlier rejects are kept as history: _close_resolved closed those this load replaces
     if rejects is None:
         return
     rows = rejects.mutate(
-        table_name=ibis.literal(table), source_file=ibis.literal(source_file), rejected_at=ibis.literal(now_utc())
+        table_name=ibis.literal(report.table),
+        source_file=ibis.literal(report.source_file),
+        rejected_at=ibis.literal(now_utc()),
+        load_id=ibis.literal(report.load_id),
     )
     arrow = rows.to_pyarrow()
     if arrow.num_rows:
@@ -265,23 +368,21 @@ def _orphans(store: Store, staged: ir.Table, target: schema.Table) -> dict[str, 
     return out
 
 
-def _record_load(store: Store, report: LoadReport) -> None:
-    store.append(
-        "loads",
-        ibis.memtable(
-            [
-                {
-                    "load_id": uuid.uuid4().hex,
-                    "table_name": report.table,
-                    "source_file": report.source_file,
-                    "loaded_at": now_utc(),
-                    "rows_read": report.rows_read,
-                    "inserted": report.inserted,
-                    "updated": report.updated,
-                    "unchanged": report.unchanged,
-                    "rejected": report.rejected,
-                    "orphans": sum(report.orphans.values()),
-                }
-            ]
-        ).to_pyarrow(),
-    )
+def _record_load(store: Store, report: LoadReport, *, stored: bool = True) -> None:
+    """The ``loads`` row; a refused load (nothing stored) has empty inserted, updated, unchanged, orphans."""
+    counts = (report.inserted, report.updated, report.unchanged, sum(report.orphans.values()))
+    inserted, updated, unchanged, orphans = counts if stored else (None, None, None, None)
+    row = {
+        "load_id": report.load_id,
+        "table_name": report.table,
+        "source_file": report.source_file,
+        "loaded_at": now_utc(),
+        "rows_read": report.rows_read,
+        "inserted": inserted,
+        "updated": updated,
+        "unchanged": unchanged,
+        "rejected": report.rejected,
+        "orphans": orphans,
+        "content_sha256": report.content_sha256,
+    }
+    store.append("loads", pa.Table.from_pylist([row]))

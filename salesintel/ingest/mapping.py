@@ -94,9 +94,13 @@ def load_mapping(path: Path, table: str | None, overrides: SourceOptions | None 
         raise MappingError(f"mapping {Path(path).name} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(spec, dict):
         raise MappingError(f"mapping {Path(path).name} must be a YAML mapping of keys to values")
-    source = _source_options(spec.get("source") or {}, overrides)
+    source = _source_options(_shaped(spec.get("source"), dict, "source", "source: {format: csv}"), overrides)
     if "tables" in spec:
-        tables = tuple(_table_mapping(name, body or {}) for name, body in spec["tables"].items())
+        sections = _shaped(spec["tables"], dict, "tables", "tables: {orders: {columns: {...}}}")
+        tables = tuple(
+            _table_mapping(name, _shaped(body, dict, f"tables.{name}", "columns: {customer_id: Kunde}"))
+            for name, body in sections.items()
+        )
         if table:
             tables = tuple(t for t in tables if t.table == table) or _missing(path, table)
         return Mapping(source, tables)
@@ -105,17 +109,41 @@ def load_mapping(path: Path, table: str | None, overrides: SourceOptions | None 
     return Mapping(source, (_short_form(schema.get(table).name, spec),))
 
 
+def _shaped(value: Any, kind: type, what: str, example: str) -> Any:
+    """``value`` when it has the shape a mapping needs (None counts as empty), else one sentence saying so."""
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        shape = {dict: "a mapping", list: "a list", str: "a text"}[kind]
+        raise MappingError(f"{what} must be {shape} ({example}), not {type(value).__name__} {value!r:.60}")
+    return value
+
+
+def _text_pairs(value: Any, what: str, example: str) -> dict[str, str]:
+    pairs = _shaped(value, dict, what, example)
+    for k, v in pairs.items():
+        if isinstance(v, (dict, list)) or isinstance(k, (dict, list)):
+            raise MappingError(f"{what} must map names to single values ({example}), not {k!r}: {v!r:.60}")
+    return pairs
+
+
 def _missing(path: Path, table: str):
     raise MappingError(f"mapping {Path(path).name} has no section for table {table!r}")
 
 
 def _source_options(spec: dict, overrides: SourceOptions | None) -> SourceOptions:
+    for key in ("format", "delimiter", "encoding"):
+        if spec.get(key) is not None and not isinstance(spec[key], str):
+            raise MappingError(f"source.{key} must be a text, not {spec[key]!r:.60}")
+    columns = _shaped(spec.get("columns"), list, "source.columns", "columns: [customer_id, date]")
+    nulls = _shaped(spec.get("null_values"), list, "source.null_values", 'null_values: ["NA", "-"]')
     opts = SourceOptions(
         format=spec.get("format"),
         delimiter=spec.get("delimiter"),
         encoding=spec.get("encoding", "utf-8"),
         header=spec.get("header", True),
-        column_names=tuple(spec["columns"]) if spec.get("columns") else None,
+        column_names=tuple(str(c) for c in columns) if columns else None,
+        null_values=tuple(str(v) for v in nulls),
     )
     if overrides:
         opts = SourceOptions(
@@ -124,13 +152,16 @@ def _source_options(spec: dict, overrides: SourceOptions | None) -> SourceOption
             encoding=overrides.encoding if overrides.encoding != "utf-8" else opts.encoding,
             header=opts.header,
             column_names=opts.column_names,
+            null_values=opts.null_values,
         )
     return opts
 
 
 def _table_mapping(name: str, body: dict) -> TableMapping:
     table = schema.get(name)
-    columns = body.get("columns") or {}
+    columns = _shaped(body.get("columns"), dict, f"tables.{name}.columns", "columns: {customer_id: Kunde}")
+    for column, spec in columns.items():
+        _check_spec(f"tables.{name}.columns.{column}", spec)
     unknown = sorted(set(columns) - set(table.names))
     if unknown:
         raise MappingError(f"mapping for {name} names columns that {name} does not have: {', '.join(unknown)}")
@@ -172,12 +203,17 @@ def _short_form(name: str, spec: dict) -> TableMapping:
             f"defaults, attributes, drop"
         )
     columns: dict[str, Any] = {}
-    for src, dst in (spec.get("rename") or {}).items():
+    for src, dst in _text_pairs(spec.get("rename"), "rename", "rename: {Kundennummer: customer_id}").items():
         columns[dst] = {"column": src}
-    for dst, value in (spec.get("constants") or {}).items():
+    for dst, value in _text_pairs(spec.get("constants"), "constants", "constants: {channel: store}").items():
         columns[dst] = {"constant": value}
-    for key, option in (("dates", "date_format"), ("values", "values"), ("defaults", "default")):
-        for dst, value in (spec.get(key) or {}).items():
+    shapes = {
+        "dates": ("date_format", 'dates: {ordered_at: "%d.%m.%Y"}'),
+        "values": ("values", "values: {status: {Kunde: customer}}"),
+        "defaults": ("default", "defaults: {currency: EUR}"),
+    }
+    for key, (option, example) in shapes.items():
+        for dst, value in _shaped(spec.get(key), dict, key, example).items():
             columns.setdefault(dst, {"column": dst})[option] = value
     if name == "orders" and "line" not in columns:
         # no line column mapped: number the lines within each order in file order, rather than letting the
@@ -201,6 +237,27 @@ def _short_form(name: str, spec: dict) -> TableMapping:
         attributes=mapped.attributes,
         drop=mapped.drop,
     )
+
+
+def _check_spec(where: str, spec: Any) -> None:
+    """One column spec's shape: a source name, or one kind with the options' right types."""
+    if isinstance(spec, str):
+        return
+    if not isinstance(spec, dict):
+        raise MappingError(f"{where} must be a source column name or a mapping such as {{column: Kunde}}")
+    expected = {
+        "date_format": str,
+        "separator": str,
+        "values": dict,
+        "concat": list,
+        "multiply": list,
+        "sequence_within": list,
+        "column": str,
+    }
+    for key, kind in expected.items():
+        if key in spec and not isinstance(spec[key], kind):
+            shape = {dict: "a mapping", list: "a list", str: "a text"}[kind]
+            raise MappingError(f"{where}.{key} must be {shape}, not {spec[key]!r:.60}")
 
 
 def apply(mapping: TableMapping, src: ir.Table, source_name: str, attributes: dict[str, str] | None = None) -> ir.Table:

@@ -1,15 +1,24 @@
 """Read a source file (CSV, whitespace-separated text, Parquet, JSON lines; optionally gzip) into Arrow.
 
-Every column comes back as text with a ``__line`` column, so validation sees the values exactly as the
-user wrote them and every refusal can name its line. Parsing to types happens later, in the engine.
+Every column comes back as text with a ``__line`` column (the physical line where the record starts), so
+validation sees the values exactly as the user wrote them and every refusal can name its line. Parsing to
+types happens later, in the engine. Only an empty field is a missing value (unless the mapping declares
+``null_values``): Arrow's default markers (``NA``, ``NULL``, ``NaN`` ...) would lose Namibia's country code.
+
+A record that cannot be split into the header's fields (an unclosed quote, too many or too few fields, a
+broken JSON line, an array where an object belongs) is not a reason to refuse the file: it comes back in
+:attr:`SourceRecords.broken` with its line and original text, and the rest is read.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
-from dataclasses import dataclass
+import json
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +40,34 @@ class SourceOptions:
     encoding: str = "utf-8"
     header: bool | str = True  # True, False or "auto" (a first line without digits is a header)
     column_names: tuple[str, ...] | None = None  # for files without a header
+    null_values: tuple[str, ...] = ()  # texts that mean "missing" besides the empty field (a mapping declares them)
+
+
+@dataclass(frozen=True)
+class SourceRecords:
+    """What a file held: the records that split into fields, and the ones that did not."""
+
+    table: pa.Table  # every column as text, plus __line
+    broken: pa.Table = field(default_factory=lambda: BROKEN_SCHEMA.empty_table())  # line, reason, text
+
+
+BROKEN_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("text", pa.string())])
+
+
+def check_options(options: SourceOptions) -> None:
+    """Refuse options that cannot work, in one sentence, before any byte is read."""
+    try:
+        codecs.lookup(options.encoding)
+    except LookupError:
+        raise UnreadableFile(
+            f"unknown encoding {options.encoding!r}; use one of utf-8, latin-1, cp1252, utf-16"
+        ) from None
+    if options.delimiter is not None and len(options.delimiter) != 1:
+        raise UnreadableFile(
+            f"the delimiter must be one character, not {options.delimiter!r} (for tabs pass --delimiter $'\\t')"
+        )
+    if options.delimiter in ('"', "\n", "\r"):
+        raise UnreadableFile(f"{options.delimiter!r} cannot be the delimiter")
 
 
 def detect_format(path: Path, explicit: str | None = None) -> str:
@@ -67,24 +104,29 @@ def read_source(path: Path, options: SourceOptions = SourceOptions()) -> pa.Tabl
     """All columns of ``path`` as strings, plus ``__line`` (the header is line 1 in text files).
 
     >>> import tempfile, os
-    >>> p = Path(tempfile.mkdtemp()) / "x.csv"; _ = p.write_text("a,b\\n1,x\\n")
+    >>> p = Path(tempfile.mkdtemp()) / "x.csv"; _ = p.write_text("a,b\\n1,NA\\n\\n2,x\\n")
     >>> read_source(p).to_pylist()
-    [{'a': '1', 'b': 'x', '__line': 2}]
+    [{'a': '1', 'b': 'NA', '__line': 2}, {'a': '2', 'b': 'x', '__line': 4}]
     """
+    return read_records(path, options).table
+
+
+def read_records(path: Path, options: SourceOptions = SourceOptions(), *, nested_ok=frozenset()) -> SourceRecords:
+    """The file's records (:class:`SourceRecords`); ``nested_ok`` names the JSON-lines fields that may hold an
+    object or array (kept as JSON text); a nested value anywhere else makes its record broken."""
     if not path.exists():
         raise UnreadableFile(f"no such file: {path}")
+    check_options(options)
     fmt = detect_format(path, options.format)
     try:
         if fmt == "parquet":
-            table = _read_parquet(path)
-            first_line = 1
+            records = SourceRecords(_read_parquet(path))
         elif fmt == "json":
-            table = _read_json(path)
-            first_line = 1
+            records = _read_json(path, options, nested_ok)
         elif fmt == "whitespace":
-            table, first_line = _read_whitespace(path, options)
+            records = _read_whitespace(path, options)
         else:
-            table, first_line = _read_csv(path, options, "\t" if fmt == "tsv" else (options.delimiter or ","))
+            records = _read_csv(path, options, "\t" if fmt == "tsv" else (options.delimiter or ","))
     except UnreadableFile:
         raise
     except UnicodeDecodeError as exc:
@@ -98,20 +140,42 @@ def read_source(path: Path, options: SourceOptions = SourceOptions()) -> pa.Tabl
                 f"{path.name} is not {options.encoding} text; pass --encoding latin-1 or re-save it as UTF-8"
             ) from None
         raise UnreadableFile(f"{path.name} cannot be read as {fmt}: {_first_line(exc)}") from None
-    except (pa.ArrowTypeError, OSError, csv.Error, ValueError) as exc:
+    except (pa.ArrowTypeError, OSError, csv.Error, ValueError, EOFError, zlib.error) as exc:
         raise UnreadableFile(f"{path.name} cannot be read as {fmt}: {_first_line(exc)}") from None
-    if fmt not in ("csv", "tsv", "whitespace"):  # the text readers already make empty fields null
-        table = _blank_to_null(table)
-    lines = pa.array(np.arange(first_line, first_line + table.num_rows, dtype=np.int64))
-    return table.append_column(LINE, lines)
+    table = _nulls(_blank_to_null(records.table), options.null_values)
+    return SourceRecords(table, records.broken)
+
+
+def _with_lines(table: pa.Table, lines) -> pa.Table:
+    return table.append_column(LINE, pa.array(np.asarray(lines, dtype=np.int64)))
 
 
 def _blank_to_null(table: pa.Table) -> pa.Table:
     """Empty or all-blank text is a missing value, whatever the format."""
     cols = {}
     for name, col in zip(table.column_names, table.columns):
-        blank = pc.equal(pc.utf8_trim_whitespace(col), "")
-        cols[name] = pc.if_else(blank, pa.scalar(None, pa.string()), col)
+        if name == LINE:
+            cols[name] = col
+            continue
+        blank = pc.utf8_is_space(col)  # true for a value of blanks only (empty fields are null already)
+        if pc.any(blank).as_py():
+            col = pc.if_else(blank, pa.scalar(None, pa.string()), col)
+        cols[name] = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col) if _has_empty(col) else col
+    return pa.table(cols)
+
+
+def _has_empty(col) -> bool:
+    return bool(pc.any(pc.equal(pc.utf8_length(col), 0)).as_py())
+
+
+def _nulls(table: pa.Table, markers: tuple[str, ...]) -> pa.Table:
+    """The mapping's declared null markers become missing values; nothing else does."""
+    if not markers:
+        return table
+    cols = {}
+    marker_set = pa.array(list(markers), pa.string())
+    for name, col in zip(table.column_names, table.columns):
+        cols[name] = col if name == LINE else pc.if_else(pc.is_in(col, marker_set), pa.scalar(None, col.type), col)
     return pa.table(cols)
 
 
@@ -120,45 +184,58 @@ def _first_line(exc: Exception) -> str:
     return text[:300]
 
 
-def _open_text(path: Path, encoding: str) -> io.TextIOBase:
-    raw = gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding=encoding, newline="")
-
-
 def _is_gzip(path: Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(2) == b"\x1f\x8b"
 
 
-def _utf8_bytes(path: Path, encoding: str) -> pa.Buffer | bytes:
+def _file_bytes(path: Path) -> bytes:
+    if not _is_gzip(path):
+        return path.read_bytes()
+    try:
+        return gzip.decompress(path.read_bytes())
+    except (EOFError, gzip.BadGzipFile, zlib.error):
+        raise UnreadableFile(
+            f"{path.name} is a damaged or truncated gzip file (it ends before the compressed data does); "
+            f"copy or download it again"
+        ) from None
+
+
+def _utf8_bytes(path: Path, encoding: str) -> bytes:
     """The file's bytes as UTF-8, decompressed; decoding errors surface as UnicodeDecodeError."""
-    data = gzip.open(path, "rb").read() if _is_gzip(path) else path.read_bytes()
+    data = _file_bytes(path)
     utf8 = encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+    if utf8 and data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return data.decode("utf-16").encode("utf-8")  # the byte-order mark says what it is
     if utf8 and b"\x00" in data[:4096]:  # NUL bytes are normal in UTF-16: check only what should be UTF-8
         raise UnreadableFile(
             f"{path.name} looks binary, not text; is it a Parquet or Excel file? "
             f"pass --source-format parquet, or --encoding utf-16 for UTF-16 text"
         )
     if utf8:
-        return data[3:] if data.startswith(b"\xef\xbb\xbf") else data  # Arrow checks the UTF-8 itself
-    return data.decode(encoding).encode("utf-8")
+        return data[3:] if data.startswith(codecs.BOM_UTF8) else data  # Arrow checks the UTF-8 itself
+    text = data.decode(encoding)
+    return text.lstrip("\ufeff").encode("utf-8")
 
 
-def _header_names(path: Path, options: SourceOptions, delimiter: str) -> list[str] | None:
-    with _open_text(path, options.encoding) as fh:
-        first = next(csv.reader(fh, delimiter=delimiter), None)
-    if first is None:
-        raise UnreadableFile(f"{path.name} is empty")
-    if first and first[0].startswith("\ufeff"):
-        first[0] = first[0][1:]
-    return first
+def _physical_lines(text: str) -> list[str]:
+    """The lines as written (ends kept); \\n, \\r\\n and \\r end a line, nothing else does."""
+    return list(io.StringIO(text, newline=""))
 
 
-def _read_csv(path: Path, options: SourceOptions, delimiter: str) -> tuple[pa.Table, int]:
-    import pyarrow.csv as pacsv
+def _header_fields(data: bytes, delimiter: str) -> list[str]:
+    text = data[: 1 << 20].decode("utf-8", errors="replace")
+    for line in _physical_lines(text):
+        if line.strip():
+            return next(csv.reader([line], delimiter=delimiter), [])
+    return []
 
+
+def _read_csv(path: Path, options: SourceOptions, delimiter: str) -> SourceRecords:
     data = _utf8_bytes(path, options.encoding)
-    first = _header_names(path, options, delimiter)
+    first = _header_fields(data, delimiter)
+    if not first:
+        raise UnreadableFile(f"{path.name} is empty")
     if len(first) == 1 and delimiter == ",":
         for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
             if sep in first[0]:
@@ -171,15 +248,146 @@ def _read_csv(path: Path, options: SourceOptions, delimiter: str) -> tuple[pa.Ta
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise UnreadableFile(f"{path.name} has repeated column names: {', '.join(dupes)}")
-    read = pacsv.ReadOptions(column_names=names, skip_rows=1 if has_header else 0, block_size=1 << 24)
-    parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
-    convert = pacsv.ConvertOptions(
-        column_types={n: pa.string() for n in names}, strings_can_be_null=True, quoted_strings_can_be_null=True
-    )
-    table = pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse, convert_options=convert)
-    if len(names) == 1 and table.num_rows and delimiter == "," and not has_header:
+    records = _read_csv_fast(data, names, delimiter, has_header)
+    if records is None:  # a record Arrow could not split, or lines it cannot number: the exact reader
+        records = _read_csv_exact(data.decode("utf-8"), names, delimiter, has_header)
+    if len(names) == 1 and records.table.num_rows and delimiter == "," and not has_header:
         raise UnreadableFile(f"{path.name} does not look like CSV (one column only)")
-    return table, 2 if has_header else 1
+    return records
+
+
+def _read_csv_fast(data: bytes, names: list[str], delimiter: str, has_header: bool) -> SourceRecords | None:
+    """Arrow's multithreaded reader, when every record splits cleanly and its lines can be numbered."""
+    import pyarrow.csv as pacsv
+
+    lines = _record_start_lines(data)
+    if lines is None:
+        return None
+    invalid: list[int] = []
+
+    def on_invalid(row) -> str:
+        invalid.append(1)
+        return "skip"
+
+    read = pacsv.ReadOptions(column_names=names, skip_rows=0, block_size=1 << 24)
+    parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid)
+    convert = pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names},
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+    try:
+        table = pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse, convert_options=convert)
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc) or "utf8" in str(exc).lower():
+            raise
+        return None
+    if has_header:
+        table, lines = table.slice(1), lines[1:]
+    if invalid or table.num_rows != len(lines):
+        return None
+    return SourceRecords(_with_lines(table, lines))
+
+
+def _record_start_lines(data: bytes) -> np.ndarray | None:
+    """The physical line each non-empty record starts on, found with numpy: a newline ends a record when
+    an even number of quotes precede it. None when the quotes do not pair up (the exact reader decides)."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if not len(buf):
+        return np.zeros(0, dtype=np.int64)
+    newlines = np.flatnonzero(buf == 10)
+    returns = int(np.count_nonzero(buf == 13))
+    if returns and np.count_nonzero(buf[newlines[newlines > 0] - 1] == 13) != returns:
+        return None  # a bare carriage return ends a line too: leave numbering to the exact reader
+    quotes = np.flatnonzero(buf == 34)
+    if len(quotes) % 2:
+        return None
+    # the quotes before each newline: an odd count means the newline is inside a quoted value
+    ends = newlines[(np.searchsorted(quotes, newlines) & 1) == 0] if len(quotes) else newlines
+    starts = np.concatenate([[0], ends + 1])
+    stops = np.concatenate([ends, [len(buf)]])
+    length = stops - starts - (stops > starts) * (buf[np.maximum(stops - 1, 0)] == 13)
+    starts = starts[(length > 0) & (starts < len(buf))]
+    return np.searchsorted(newlines, starts) + 1
+
+
+class _Feed:
+    """The physical lines, handed to csv.reader one at a time, so the reader's position is always known."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines, self.at = lines, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self.at >= len(self.lines):
+            raise StopIteration
+        self.at += 1
+        return self.lines[self.at - 1]
+
+
+def _read_csv_exact(text: str, names: list[str], delimiter: str, has_header: bool) -> SourceRecords:
+    """Record by record with Python's csv module: the starting line of every record is exact, and a record
+    that does not split into the header's fields is broken while the rest is read. A quote that never
+    closes would swallow the rest of the file: its first line is broken and reading resumes on the next."""
+    lines = _physical_lines(text)
+    feed = _Feed(lines)
+    reader = csv.reader(feed, delimiter=delimiter, strict=True)
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    broken: list[tuple[int, str, str]] = []
+    header_seen = not has_header
+    while True:
+        start = feed.at
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            broken.append((start + 1, f"cannot be split into fields ({exc})", lines[start].rstrip("\r\n")))
+            feed.at = start + 1
+            reader = csv.reader(feed, delimiter=delimiter, strict=True)
+            continue
+        if not record or (len(record) == 1 and not record[0].strip() and len(names) > 1):
+            continue  # a blank line
+        if not header_seen:
+            header_seen = True
+            continue
+        if len(record) != len(names):
+            raw = "".join(lines[start : feed.at]).rstrip("\r\n")
+            if feed.at - start > 1:  # a quote that did not close where it should: this line only
+                broken.append(
+                    (
+                        start + 1,
+                        _field_count(len(record), len(names)) + " (a quote left open?)",
+                        lines[start].rstrip("\r\n"),
+                    )
+                )
+                feed.at = start + 1
+                reader = csv.reader(feed, delimiter=delimiter, strict=True)
+                continue
+            broken.append((start + 1, _field_count(len(record), len(names)), raw))
+            continue
+        rows.append(record)
+        starts.append(start + 1)
+    columns = list(zip(*rows)) if rows else [[] for _ in names]
+    table = pa.table(
+        {n: pa.array([v if v != "" else None for v in col], pa.string()) for n, col in zip(names, columns)}
+    )
+    return SourceRecords(_with_lines(table, starts), _broken_table(broken))
+
+
+def _field_count(found: int, expected: int) -> str:
+    return f"has {found} field{'s' if found != 1 else ''} where the header has {expected}"
+
+
+def _broken_table(broken: list[tuple[int, str, str]]) -> pa.Table:
+    if not broken:
+        return BROKEN_SCHEMA.empty_table()
+    line, reason, text = zip(*broken)
+    return pa.table({"line": list(line), "reason": list(reason), "text": list(text)}, schema=BROKEN_SCHEMA)
 
 
 def _has_header(header: bool | str, first: list[str]) -> bool:
@@ -188,10 +396,11 @@ def _has_header(header: bool | str, first: list[str]) -> bool:
     return bool(header)
 
 
-def _read_whitespace(path: Path, options: SourceOptions) -> tuple[pa.Table, int]:
+def _read_whitespace(path: Path, options: SourceOptions) -> SourceRecords:
     """Columns separated by runs of blanks (as in the CDNOW master file), split in Arrow."""
-    text = _utf8_bytes(path, options.encoding)
-    raw = pa.array(bytes(text).decode("utf-8").splitlines(), type=pa.string())
+    lines = _physical_lines(_utf8_bytes(path, options.encoding).decode("utf-8"))
+    numbers = np.array([i + 1 for i, line in enumerate(lines) if line.strip()], dtype=np.int64)
+    raw = pa.array([line.rstrip("\r\n") for line in lines if line.strip()], type=pa.string())
     first_fields = raw[0].as_py().split() if len(raw) else []
     has_header = _has_header(options.header, first_fields)
     start = 1 if has_header else 0
@@ -201,46 +410,93 @@ def _read_whitespace(path: Path, options: SourceOptions) -> tuple[pa.Table, int]
         else list(options.column_names or [f"column{i + 1}" for i in range(len(first_fields))])
     )
     body = raw[start:]
-    # pad every line so short lines still have len(names) fields; the pad marker becomes null
-    pad = " \x1f" * len(names)
-    padded = pc.binary_join_element_wise(pc.utf8_trim_whitespace(body), pad, "")
-    parts = pc.split_pattern_regex(padded, pattern=r"\s+")
-    table = pa.table(
-        {
-            name: pc.if_else(
-                pc.is_in(pc.list_element(parts, i), pa.array(["\x1f", ""])),
-                pa.scalar(None, pa.string()),
-                pc.list_element(parts, i),
-            )
-            for i, name in enumerate(names)
-        }
-    )
-    return table, start + 1
+    parts = pc.split_pattern_regex(pc.utf8_trim_whitespace(body), pattern=r"\s+")
+    count = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
+    fits = count == len(names)
+    table = pa.table({name: pc.list_element(parts.filter(pa.array(fits)), i) for i, name in enumerate(names)})
+    bad = np.flatnonzero(~fits)
+    broken = [(int(numbers[start + i]), _field_count(int(count[i]), len(names)), body[int(i)].as_py()) for i in bad]
+    return SourceRecords(_with_lines(table, numbers[start:][fits]), _broken_table(broken))
 
 
 def _read_parquet(path: Path) -> pa.Table:
     import pyarrow.parquet as pq
 
-    return _all_text(pq.read_table(path))
+    table = pq.read_table(path)
+    return _with_lines(_all_text(table), np.arange(1, table.num_rows + 1))
 
 
-def _read_json(path: Path) -> pa.Table:
-    import pyarrow.json as pajson
+def _read_json(path: Path, options: SourceOptions, nested_ok) -> SourceRecords:
+    """JSON lines, one object per line, read with Python's json so numbers keep their exact text (a 20-digit
+    id stays those 20 digits; 1e309 stays 1e309 and is refused as a number later, not turned into infinity)."""
+    lines = _physical_lines(_utf8_bytes(path, options.encoding).decode("utf-8"))
+    rows: list[dict] = []
+    starts: list[int] = []
+    broken: list[tuple[int, str, str]] = []
+    names: dict[str, None] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        row, problem = _json_record(line, nested_ok)
+        if problem:
+            broken.append((number, problem, line.rstrip("\r\n")))
+            continue
+        names.update(dict.fromkeys(row))
+        rows.append(row)
+        starts.append(number)
+    table = pa.table({n: pa.array([r.get(n) for r in rows], pa.string()) for n in names})
+    return SourceRecords(_with_lines(table, starts), _broken_table(broken))
 
-    data = _utf8_bytes(path, "utf-8")
-    table = pajson.read_json(io.BytesIO(data))
-    return _all_text(table)
+
+def _json_record(line: str, nested_ok) -> tuple[dict, str | None]:
+    """One JSON line as {field: text}, or the reason it is not a record."""
+    try:
+        value = json.loads(line, parse_int=str, parse_float=str, parse_constant=_no_constant)
+    except ValueError as exc:
+        return {}, f"is not valid JSON ({getattr(exc, 'msg', exc)})"
+    if not isinstance(value, dict):
+        kind = {list: "an array", str: "a string"}.get(type(value), "a single value")
+        return {}, f"is {kind}, not a JSON object with one field per column"
+    row = {}
+    for key, item in value.items():
+        if isinstance(item, (dict, list)):
+            if key not in nested_ok:
+                return {}, f"field {key!r} holds a nested JSON value, where one value belongs"
+            row[key] = json.dumps(item, ensure_ascii=False)
+        elif item is None:
+            row[key] = None
+        elif isinstance(item, bool):
+            row[key] = "true" if item else "false"
+        else:
+            row[key] = item
+    return row, None
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _all_text(table: pa.Table) -> pa.Table:
-    """Every column as text; nested values (a JSON object in ``properties``) become JSON text."""
+    """Every column as text; nested values (a struct in ``properties``) become JSON text; bytes that are
+    not UTF-8 text become hex (a column nobody maps costs nothing; one that is mapped is refused later)."""
     cols = {}
     for name, col in zip(table.column_names, table.columns):
         if pa.types.is_nested(col.type):
             cols[name] = _nested_to_json(col)
+        elif pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
+            cols[name] = _bytes_to_text(col)
         else:
             cols[name] = pc.cast(col, pa.string())
     return pa.table(cols)
+
+
+def _bytes_to_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    try:
+        return pc.cast(col, pa.string())
+    except pa.ArrowInvalid:
+        from salesintel.store.staging import bytes_to_hex
+
+        return bytes_to_hex(col)
 
 
 def _nested_to_json(col: pa.ChunkedArray) -> pa.Array:

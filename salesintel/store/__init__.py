@@ -22,7 +22,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from salesintel import schema
-from salesintel.config import database_url
+from salesintel.config import database_url, open_wait
 from salesintel.errors import NotFound, UserInputError
 from salesintel.lazy import lazy
 from salesintel.store.engine import safe_url
@@ -45,18 +45,21 @@ class UpsertCounts:
     unchanged: int
 
 
-def open_engine(url: str, *, create: bool = True):
-    """The engine for a user-given URL or bare file path (see docs/scale.md for which to choose)."""
+def open_engine(url: str, *, create: bool = True, wait: float = 0.0):
+    """The engine for a user-given URL or bare file path (see docs/scale.md for which to choose).
+
+    ``wait``: seconds to keep retrying a DuckDB file another process holds before :class:`StoreBusy`.
+    """
     if "://" not in url:
         from salesintel.store.duckdb import DuckDBEngine
 
-        return DuckDBEngine(url, create=create)
+        return DuckDBEngine(url, create=create, wait=wait)
     scheme, rest = url.split("://", 1)
     scheme = scheme.lower()
     if scheme == "duckdb":
         from salesintel.store.duckdb import DuckDBEngine
 
-        return DuckDBEngine(rest or ":memory:", create=create)
+        return DuckDBEngine(rest or ":memory:", create=create, wait=wait)
     if scheme in ("postgres", "postgresql"):
         from salesintel.store.postgres import PostgresEngine
 
@@ -82,10 +85,14 @@ class Store:
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str | None = None, *, create: bool = True) -> "Store":
-        """Open (and by default create) the store at ``url``; see :func:`salesintel.config.database_url`."""
+    def open(cls, url: str | None = None, *, create: bool = True, wait: float | None = None) -> "Store":
+        """Open (and by default create) the store at ``url``; see :func:`salesintel.config.database_url`.
+
+        A DuckDB file held by another process raises :class:`~salesintel.errors.StoreBusy`, after retrying for
+        ``wait`` seconds (default :func:`salesintel.config.open_wait`, 0).
+        """
         url = database_url(url)
-        store = cls(open_engine(url, create=create), url)
+        store = cls(open_engine(url, create=create, wait=open_wait() if wait is None else wait), url)
         store.ensure_schema()
         return store
 
@@ -111,11 +118,11 @@ class Store:
             for name, type_ in schema.ibis_schema(table).items():
                 if name not in have:
                     self.add_column(table.name, name, type_)
+        version = pa.table({"version": [schema.SCHEMA_VERSION], "applied_at": [now_utc()]})
         if "schema_version" not in existing:
-            self.con.create_table(
-                "schema_version",
-                obj=pa.table({"version": [schema.SCHEMA_VERSION], "applied_at": [now_utc()]}),
-            )
+            self.con.create_table("schema_version", obj=version)
+        elif self.schema_version() < schema.SCHEMA_VERSION:  # an older store, its new columns added above
+            self.append("schema_version", version)
 
     def add_column(self, table: str, column: str, type_) -> None:
         """Add a nullable column of Ibis type ``type_`` to ``table``."""
@@ -147,6 +154,10 @@ class Store:
     def transaction(self) -> Iterator[None]:
         with self.engine.transaction():
             yield
+
+    def lock_for_write(self, name: str) -> None:
+        """Inside :meth:`transaction`: other writers of ``name`` wait until it commits (PostgreSQL)."""
+        self.engine.lock_for_write(name)
 
     def stage(self, data: pa.Table | ir.Table) -> ir.Table:
         """Put ``data`` in a temporary table of this engine and return it."""
@@ -216,11 +227,25 @@ class Store:
             marks = ", ".join("?" for _ in values)
             self.engine.delete_where(name, f"{self.engine.quote(column)} IN ({marks})", list(values))
 
-    def update_in(self, name: str, column: str, values: list, assign: dict[str, object]) -> None:
-        """Set ``assign`` on the rows of ``name`` whose ``column`` is one of ``values``."""
-        if values:
-            marks = ", ".join("?" for _ in values)
-            self.engine.update_where(name, assign, f"{self.engine.quote(column)} IN ({marks})", list(values))
+    def update_in(
+        self,
+        name: str,
+        column: str,
+        values: list,
+        assign: dict[str, object],
+        *,
+        equals: dict[str, object] | None = None,
+        null: tuple[str, ...] = (),
+    ) -> None:
+        """Set ``assign`` on the rows of ``name`` whose ``column`` is one of ``values`` (and, when given, whose
+        ``equals`` columns have those values and whose ``null`` columns are empty)."""
+        if not values:
+            return
+        q = self.engine.quote
+        where = [f"{q(column)} IN ({', '.join('?' for _ in values)})"]
+        where += [f"{q(k)} = ?" for k in equals or {}] + [f"{q(k)} IS NULL" for k in null]
+        params = [*values, *(equals or {}).values()]
+        self.engine.update_where(name, assign, " AND ".join(where), params)
 
     def update_rows(self, name: str, key: dict[str, str], values: dict[str, object]) -> int:
         """Set ``values`` on the rows matching ``key``; returns how many rows matched."""
@@ -235,22 +260,45 @@ class Store:
         """Write table ``name`` to ``path`` as csv, parquet, json (one array) or jsonl; returns rows written."""
         return self.export_expr(self.table(name), path, fmt)
 
-    def export_expr(self, expr: ir.Table, path: Path, fmt: str) -> int:
-        """Write the rows of an expression to ``path`` as csv, parquet, json (one array) or jsonl."""
+    def export_expr(self, expr: ir.Table, path, fmt: str) -> int:
+        """Write the rows of an expression to ``path`` (a path or a binary file such as stdout's buffer) as
+        csv, parquet, json (one array) or jsonl. Values are written as stored: whole numbers stay whole."""
         data = expr.to_pyarrow()
-        if fmt == "csv":
-            import pyarrow.csv as pacsv
-
-            pacsv.write_csv(data, path)
-        elif fmt == "parquet":
+        if fmt == "parquet":
             import pyarrow.parquet as pq
 
             pq.write_table(data, path)
-        elif fmt in ("json", "jsonl"):
-            data.to_pandas().to_json(path, orient="records", lines=fmt == "jsonl", date_format="iso")
-        else:
+            return data.num_rows
+        if fmt not in ("csv", "json", "jsonl"):
             raise UserInputError(f"unknown export format {fmt!r}; use csv, parquet, json or jsonl")
+        sink = path if hasattr(path, "write") else open(path, "wb")
+        try:
+            sink.write(b"[" if fmt == "json" else b"")
+            batches = data.to_batches(max_chunksize=100_000) or [None]
+            for i, batch in enumerate(batches):
+                sink.write(_batch_text(batch, data.schema, fmt, first=i == 0).encode())
+            sink.write(b"]\n" if fmt == "json" else b"")
+        finally:
+            if sink is not path:
+                sink.close()
         return data.num_rows
+
+
+def _batch_text(batch: pa.RecordBatch | None, schema_: pa.Schema, fmt: str, *, first: bool) -> str:
+    """One batch of an export as text; nullable whole numbers stay whole (pandas would make 1980 beside a
+    gap in the column 1980.0)."""
+    import pandas as pd
+
+    table = pa.Table.from_batches([batch], schema_) if batch is not None else schema_.empty_table()
+    frame = table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if pa.types.is_integer(t) else None)
+    if fmt == "csv":
+        return frame.to_csv(index=False, header=first)
+    if not len(frame):
+        return ""
+    text = frame.to_json(orient="records", lines=True, date_format="iso")
+    if fmt == "jsonl":
+        return text if text.endswith("\n") else text + "\n"
+    return ("" if first else ",") + ",".join(text.rstrip("\n").split("\n"))
 
 
 def _conform(target: ir.Table, data: pa.Table | ir.Table) -> ir.Table:

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from salesintel.errors import UserInputError
+from salesintel.errors import StoreBusy, UserInputError
 from salesintel.lazy import lazy
 from salesintel.store.engine import Engine
 
 ibis = lazy("ibis")
 
+LOCK_RETRY_SECONDS = 0.25
 
-def connect_duckdb(target: str) -> "ibis.BaseBackend":
-    """An Ibis DuckDB connection with salesintel's session settings."""
-    try:
-        con = ibis.duckdb.connect(database=target)
-    except Exception as exc:  # duckdb raises IOException for locked or corrupt files
-        raise UserInputError(f"cannot open the database {target}: {str(exc).splitlines()[0]}") from None
+
+def connect_duckdb(target: str, *, wait: float = 0.0) -> "ibis.BaseBackend":
+    """An Ibis DuckDB connection with salesintel's session settings.
+
+    A file another process holds (DuckDB lets one process write a file at a time) is retried every
+    ``LOCK_RETRY_SECONDS`` for up to ``wait`` seconds, then refused with :class:`StoreBusy`.
+    """
+    con = _connect(target, wait)
     con.raw_sql("SET TimeZone = 'UTC'")
     con.raw_sql("SET enable_progress_bar = false")  # salesintel draws its own progress
     # group-bys on two small integer codes (product pairs, up to 2,048 x 2,048) use a perfect hash
@@ -25,17 +29,47 @@ def connect_duckdb(target: str) -> "ibis.BaseBackend":
     return con
 
 
+def _connect(target: str, wait: float) -> "ibis.BaseBackend":
+    import duckdb
+
+    deadline = time.monotonic() + max(wait, 0.0)
+    while True:
+        try:
+            return ibis.duckdb.connect(database=target)
+        except duckdb.IOException as exc:
+            if "could not set lock" not in str(exc).lower():
+                raise UserInputError(f"cannot open the database {target}: {str(exc).splitlines()[0]}") from None
+            if time.monotonic() >= deadline:
+                raise StoreBusy(_busy_message(target, wait)) from None
+            time.sleep(min(LOCK_RETRY_SECONDS, max(deadline - time.monotonic(), 0.01)))
+        except Exception as exc:  # a corrupt or foreign file
+            raise UserInputError(f"cannot open the database {target}: {str(exc).splitlines()[0]}") from None
+
+
+def _busy_message(target: str, wait: float) -> str:
+    # DuckDB's own text names the holder's PID and user: not what a user acts on
+    if wait > 0:
+        return (
+            f"the database {target} is still in use by another salesintel process (a load or analysis) after "
+            f"waiting {wait:g} s; wait for it or pass a longer --wait SECONDS"
+        )
+    return (
+        f"the database {target} is in use by another salesintel process (a load or analysis); "
+        f"wait for it or pass --wait SECONDS"
+    )
+
+
 class DuckDBEngine(Engine):
     name = "duckdb"
 
-    def __init__(self, target: str, *, create: bool = True) -> None:
+    def __init__(self, target: str, *, create: bool = True, wait: float = 0.0) -> None:
         self.target = target
         if target != ":memory:":
             path = Path(target)
             if not path.exists() and not create:
                 raise UserInputError(f"no database at {path}; load data first (salesintel load or salesintel demo)")
             path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = connect_duckdb(target)
+        self.con = connect_duckdb(target, wait=wait)
 
     def execute(self, sql: str, params=()) -> None:
         self.con.con.execute(sql, list(params)).fetchall()

@@ -56,13 +56,25 @@ class Engine:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """One transaction; a transaction opened inside it joins it (an upsert inside a load commits with the
+        load's rejects and ``loads`` row, not on its own)."""
+        if getattr(self, "_in_transaction", False):
+            yield
+            return
         self.con.raw_sql("BEGIN TRANSACTION")
+        self._in_transaction = True
         try:
             yield
         except BaseException:
+            self._in_transaction = False
             self.con.raw_sql("ROLLBACK")
             raise
+        self._in_transaction = False
         self.con.raw_sql("COMMIT")
+
+    def lock_for_write(self, name: str) -> None:
+        """Inside a transaction: make other writers of table ``name`` wait until it ends (readers go on).
+        Nothing to do where one process writes at a time (a DuckDB file) or nothing locks (Spark)."""
 
     # -- bulk writes -------------------------------------------------------------------------------
     def append_arrow(self, name: str, data: pa.Table) -> None:

@@ -52,6 +52,11 @@ class PostgresEngine(Engine):
         with self.con.con.transaction():
             yield
 
+    def lock_for_write(self, name: str) -> None:
+        # SHARE ROW EXCLUSIVE conflicts with itself and with every write, not with SELECT: two loads of one
+        # table run one after the other (else both could insert a key neither saw), analyses keep reading
+        self.execute(f"LOCK TABLE {self.quote(name)} IN SHARE ROW EXCLUSIVE MODE")
+
     def append_arrow(self, name: str, data: pa.Table) -> None:
         """COPY the rows in as CSV: Ibis's insert of an in-memory table sends them one by one (50x slower).
 

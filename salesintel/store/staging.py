@@ -29,4 +29,14 @@ def nested_to_json(col: pa.ChunkedArray) -> pa.ChunkedArray:
     con = duckdb.connect()
     data = pa.table({"v": col})  # noqa: F841 - read by name in the query
     con.register("nested_input", data)
-    return con.sql("SELECT CAST(to_json(v) AS VARCHAR) AS v FROM nested_input").arrow().column("v")
+    return con.sql("SELECT CAST(to_json(v) AS VARCHAR) AS v FROM nested_input").fetch_arrow_table().column("v")
+
+
+def bytes_to_hex(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Binary values as hex text (Arrow has no hex kernel)."""
+    import duckdb
+
+    con = duckdb.connect()
+    data = pa.table({"v": col})  # noqa: F841 - read by name in the query
+    con.register("binary_input", data)
+    return con.sql("SELECT hex(v) AS v FROM binary_input").fetch_arrow_table().column("v")
