@@ -110,3 +110,20 @@ def test_fast_and_exact_csv_readers_agree_on_every_line(tmp_path: Path) -> None:
         exact = _read_csv_exact(text, ["k", "v", "w"], ",", True)
         assert fast is not None
         assert fast.table.to_pylist() == exact.table.to_pylist(), text
+
+
+def test_a_reload_with_fewer_columns_blanks_nothing(tmp_path: Path, capsys) -> None:
+    """A second file with only some columns updates those and keeps the rest, attributes included."""
+    db = str(tmp_path / "partial.duckdb")
+    first = tmp_path / "first.csv"
+    first.write_text("customer_id,name,country,loyalty_tier\nC1,Ann,DE,gold\nC2,Bo,FR,silver\n")
+    second = tmp_path / "second.csv"
+    second.write_text("customer_id,email\nC1,ann@x.de\nC3,cy@x.it\n")
+    assert run_cli(["load", "customers", str(first), "--db", db], capsys)[0] == 0
+    assert run_cli(["load", "customers", str(second), "--db", db], capsys)[0] == 0
+    with Store.open(db) as store:
+        rows = store.table("customers").order_by("customer_id").execute().set_index("customer_id")
+    assert rows.loc["C1", "name"] == "Ann" and rows.loc["C1", "country"] == "DE"
+    assert rows.loc["C1", "email"] == "ann@x.de" and rows.loc["C1", "loyalty_tier"] == "gold"
+    assert rows.loc["C2", "email"] is None and rows.loc["C2", "loyalty_tier"] == "silver"
+    assert rows.loc["C3", "name"] is None and rows.loc["C3", "status"] == "customer"

@@ -295,3 +295,15 @@ def test_extra_columns_of_other_tables_are_named_not_dropped_silently(store: Sto
     path = write_csv(tmp_path / "reps.csv", "rep_id,name,desk\nR1,Ann,4\n")
     [report] = load_file(store, path, table="reps")
     assert report.ignored == ["desk"]
+
+
+def test_reload_with_fewer_columns_keeps_the_others(store: Store, tmp_path: Path) -> None:
+    """On every engine: the second file updates e-mail only; name, country and the attribute stay."""
+    first = write_csv(tmp_path / "first.csv", "customer_id,name,country,loyalty_tier\nC1,Ann,DE,gold\nC2,Bo,FR,x\n")
+    second = write_csv(tmp_path / "second.csv", "customer_id,email\nC1,ann@x.de\nC3,cy@x.it\n")
+    load_file(store, first, table="customers")
+    [report] = load_file(store, second, table="customers")
+    assert (report.inserted, report.updated) == (1, 1)
+    rows = store.table("customers").order_by("customer_id").execute().set_index("customer_id")
+    assert (rows.loc["C1", "name"], rows.loc["C1", "country"], rows.loc["C1", "loyalty_tier"]) == ("Ann", "DE", "gold")
+    assert rows.loc["C1", "email"] == "ann@x.de" and rows.loc["C2", "name"] == "Bo"

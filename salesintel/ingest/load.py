@@ -204,7 +204,7 @@ def _load_table(
             _close_resolved(store, checked, target, report, stored=refused is None)
             _record_rejects(store, _keyed(rejects, checked, target), report)
             if refused is None:
-                _store_good(store, staging, good, target, report)
+                _store_good(store, staging, good, target, report, _absent(target, mapped))
             _record_load(store, report, stored=refused is None)
     finally:
         staging.drop_table(bare_name(checked), force=True)
@@ -335,7 +335,14 @@ def _record_rejects(store: Store, rejects: ir.Table | None, report: LoadReport) 
         store.append("rejects", arrow)
 
 
-def _store_good(store: Store, staging, good: ir.Table, target: schema.Table, report: LoadReport) -> None:
+def _absent(target: schema.Table, mapped: ir.Table) -> tuple[str, ...]:
+    """The table's columns this file does not carry: they keep their stored values."""
+    return tuple(c for c in target.names if c not in mapped.columns)
+
+
+def _store_good(
+    store: Store, staging, good: ir.Table, target: schema.Table, report: LoadReport, absent: tuple[str, ...] = ()
+) -> None:
     if staging is not store.con and store.count(target.name) == 0:
         # first load into another engine: bulk-write straight into the table (one COPY, not stage + insert)
         rows = good.to_pyarrow()
@@ -344,7 +351,9 @@ def _store_good(store: Store, staging, good: ir.Table, target: schema.Table, rep
         report.orphans = _orphans(store, store.table(target.name), target)
         return
     rows = good if staging is store.con else store.stage(good.to_pyarrow())
-    counts = store.upsert(target.name, rows, target.key)
+    # custom attributes of earlier files, which this file's target does not name, are kept too
+    earlier = tuple(c for c in store.table(target.name).columns if c not in target.names)
+    counts = store.upsert(target.name, rows, target.key, keep=absent + earlier)
     report.inserted, report.updated, report.unchanged = counts.inserted, counts.updated, counts.unchanged
     report.orphans = _orphans(store, rows, target)
     if rows is not good:

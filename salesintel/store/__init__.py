@@ -168,18 +168,21 @@ class Store:
     def drop_stage(self, staged: ir.Table) -> None:
         self.engine.drop_stage(staged)
 
-    def upsert(self, name: str, rows: ir.Table, key: tuple[str, ...]) -> UpsertCounts:
+    def upsert(self, name: str, rows: ir.Table, key: tuple[str, ...], *, keep: tuple[str, ...] = ()) -> UpsertCounts:
         """Replace the rows of ``name`` whose key is in ``rows`` and insert the rest.
 
         ``rows`` (an expression of this engine) must have unique keys. Counts say how many keys were new,
-        how many replaced a stored row with different values and how many were identical.
+        how many replaced a stored row with different values and how many were identical. Columns in
+        ``keep`` (those the loaded file did not have) keep their stored values where the key is stored,
+        so a file with fewer columns updates what it has and blanks nothing.
         """
         target = self.table(name)
         rows = _conform(target, rows)
         if int(target.count().execute()) == 0:  # first load: nothing to compare or replace
             self.engine.append_expr(name, rows)
             return UpsertCounts(int(self.table(name).count().execute()), 0, 0)
-        staged = self.stage(rows)
+        keep = tuple(c for c in keep if c in target.columns and c not in key)
+        staged = self.stage(_with_stored(target, rows, key, keep) if keep else rows)
         try:
             counts = _upsert_counts(target, staged, key)
             with self.transaction():
@@ -308,6 +311,16 @@ def _conform(target: ir.Table, data: pa.Table | ir.Table) -> ir.Table:
     types = target.schema()
     return data.select(
         *[(data[c].cast(types[c]) if c in data.columns else ibis.null(types[c])).name(c) for c in target.columns]
+    )
+
+
+def _with_stored(target: ir.Table, rows: ir.Table, key: tuple[str, ...], keep: tuple[str, ...]) -> ir.Table:
+    """``rows`` with the stored values of the ``keep`` columns where the key is already stored."""
+    stored = target.select(*key, *[target[c].name(f"__s_{c}") for c in keep], __stored=ibis.literal(True))
+    joined = rows.left_join(stored, [rows[k] == stored[k] for k in key])
+    found = joined["__stored"].notnull()
+    return joined.select(
+        *[(found.ifelse(joined[f"__s_{c}"], joined[c]) if c in keep else joined[c]).name(c) for c in rows.columns]
     )
 
 
