@@ -15,6 +15,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import scipy.optimize  # noqa: F401 - salesintel imports scipy on first use; lifetimes at import: both before the clock
+import scipy.special  # noqa: F401
 
 from salesintel.analyses.clv import fit_clv, score_customers
 

@@ -45,7 +45,7 @@ import pyarrow as pa
 
 from salesintel import schema
 from salesintel.analyses import registry
-from salesintel.errors import UserInputError
+from salesintel.errors import NotFound, UserInputError
 from salesintel.lazy import lazy
 from salesintel.store import Store, now_utc
 
@@ -144,31 +144,35 @@ def _resolve(store: Store, customer_id: str | None, email: str | None) -> tuple[
 
 
 # -- matching, once in Ibis (to read) and once in SQL (to delete) --------------------------------------------
-def _needles(person: _Person, target: _Target, *, erase: bool) -> tuple[list[str], list[str]]:
-    """(texts matched exactly, texts matched as lower-case substrings) in the target's free-text columns.
+def _needles(person: _Person, *, erase: bool) -> tuple[list[str], list[str]]:
+    """(id patterns, lower-case texts) to find in the free-text columns.
 
-    An id is matched as a whole JSON value (``"C1"``, so C1 does not find C12); an e-mail as a substring.
-    Erasing also matches phone numbers and names in system tables (rejects keep refused rows of anyone)."""
-    exact = [json.dumps(i) for i in person.ids]
+    An id is matched as a whole word (``customer CU1 called`` and ``"CU1"`` find CU1, ``CU12`` does not);
+    an e-mail as a substring. Erasing also matches the person's phone numbers and names as substrings:
+    a note that names them is about them (export leaves those out, so it never hands out another person's
+    rows that mention the same name)."""
+    patterns = [_WORD.format(re.escape(i)) for i in person.ids]
     loose = list(person.emails)
-    if erase and target.system:
-        loose += [p.lower() for p in person.phones] + [n.lower() for n in person.names]
-    return exact, loose
+    if erase:
+        loose += [p.lower() for p in person.phones] + [n.lower() for n in person.names if len(n.strip()) > 3]
+    return patterns, loose
+
+
+#: an id as a whole word: not preceded or followed by a letter, digit or underscore
+_WORD = r"(^|[^A-Za-z0-9_]){}([^A-Za-z0-9_]|$)"
 
 
 def _ibis_match(t: ir.Table, person: _Person, target: _Target, *, erase: bool) -> ir.BooleanValue:
     pred = ibis.literal(False)
     if target.person_key and person.ids:
         pred |= t[target.person_key].isin(list(person.ids))
-    exact, loose = _needles(person, target, erase=erase)
+    patterns, loose = _needles(person, erase=erase)
     for col in target.text:
         if col not in t.columns:
             continue
         text = t[col].cast("string")
-        for needle in exact:
-            pred |= text.contains(needle).fill_null(False)
-        for needle in person.ids:
-            pred |= (text == needle).fill_null(False)
+        for pattern in patterns:
+            pred |= text.re_search(pattern).fill_null(False)
         for needle in loose:
             pred |= text.lower().contains(needle).fill_null(False)
     return pred
@@ -180,18 +184,16 @@ def _sql_match(store: Store, person: _Person, target: _Target, columns: list[str
     if target.person_key and person.ids:
         parts.append(f"{q(target.person_key)} IN ({', '.join('?' for _ in person.ids)})")
         params += list(person.ids)
-    exact, loose = _needles(person, target, erase=True)
+    patterns, loose = _needles(person, erase=True)
     for col in target.text:
         if col not in columns:
             continue
-        for needle in exact:
-            parts.append(f"position(? IN {q(col)}) > 0")
-            params.append(needle)
-        for needle in person.ids:
-            parts.append(f"{q(col)} = ?")
-            params.append(needle)
+        text = store.engine.text_sql(q(col))
+        for pattern in patterns:
+            parts.append(store.engine.regex_sql(text))
+            params.append(pattern)
         for needle in loose:
-            parts.append(f"position(? IN lower({q(col)})) > 0")
+            parts.append(f"position(? IN lower({text})) > 0")
             params.append(needle)
     return " OR ".join(f"COALESCE({p}, FALSE)" for p in parts), params
 
@@ -223,9 +225,15 @@ def person_export(store: Store, customer_id: str | None = None, *, email: str | 
         "loads keeps the paths of loaded files and row counts only; analysis_runs keeps parameters and counts.",
         "No table of this database is a backup or an exported file: copies made outside it are not included.",
     ]
-    if not matched and not any(doc["tables"].values()):
-        doc["notes"].insert(0, "No customer row matched; nothing else names this person either.")
+    if not matched and not any(doc["tables"].values()) and not doc["results"]:
+        raise NotFound(f"salesintel holds nothing about {_shown(customer_id, email)}; check the id or address")
+    if not matched:
+        doc["notes"].insert(0, "No customer row matched; the rows below name the person in their text.")
     return doc
+
+
+def _shown(customer_id: str | None, email: str | None) -> str:
+    return f"customer {customer_id}" if customer_id is not None else f"e-mail address {email}"
 
 
 def _rows(expr: ir.Table) -> list[dict]:
@@ -264,6 +272,8 @@ def person_erase(
             if n:
                 store.engine.delete_where(target.name, where, params)
                 removed[target.name] = n
+        if not removed:  # a mistyped id must not leave a receipt for an erasure that never happened
+            raise NotFound(f"salesintel holds nothing about {_shown(customer_id, email)}; nothing erased")
         stale = _mark_models_stale(store, {t for t in removed if t in schema.TABLES})
         report = ErasureReport(
             uuid.uuid4().hex[:12], "customer_id" if customer_id is not None else "email", matched, removed, stale

@@ -127,3 +127,39 @@ def test_a_reload_with_fewer_columns_blanks_nothing(tmp_path: Path, capsys) -> N
     assert rows.loc["C1", "email"] == "ann@x.de" and rows.loc["C1", "loyalty_tier"] == "gold"
     assert rows.loc["C2", "email"] is None and rows.loc["C2", "loyalty_tier"] == "silver"
     assert rows.loc["C3", "name"] is None and rows.loc["C3", "status"] == "customer"
+
+
+def test_a_reject_whose_key_did_not_parse_has_no_key(tmp_path: Path, capsys) -> None:
+    """Line 'x' is not line 1: the reject must not be closed by a later O7,1."""
+    db = str(tmp_path / "k.duckdb")
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "order_id,line,customer_id,product_id,ordered_at,amount\nO1,1,C1,P1,2024-01-01,5\nO7,x,C1,P1,2024-01-01,5\n"
+    )
+    assert run_cli(["load", "orders", str(path), "--db", db], capsys)[0] == 0
+    with Store.open(db) as store:
+        keys = store.table("rejects").row_key.execute().tolist()
+    assert keys == [None]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["load", "customers", "{tmp}"], "is a folder"),
+        (["load", "customers", "{ok}", "--max-reject-rate", "5"], "between 0 and 1"),
+        (["load", "customers", "{bad_byte}"], "on line 4"),
+        (["load", "customers", "{ok}", "--mapping", "{yaml}"], "at line 2, column 1"),
+    ],
+)
+def test_more_refusals_say_where(tmp_path: Path, capsys, args: list[str], message: str) -> None:
+    files = {
+        "tmp": tmp_path,
+        "ok": tmp_path / "ok.csv",
+        "bad_byte": tmp_path / "bad_byte.csv",
+        "yaml": tmp_path / "m.yaml",
+    }
+    files["ok"].write_text("customer_id,name\nC1,Ann\n")
+    files["bad_byte"].write_bytes(b"customer_id,name\nC1,Ann\nC2,Bo\nC3,J\xfcrgen\n")
+    files["yaml"].write_text("rename: {Kunde: customer_id\n")
+    code, output = run_cli([a.format(**files) for a in args] + ["--db", str(tmp_path / "x.duckdb")], capsys)
+    assert code == 2 and message in output and "Traceback" not in output, output

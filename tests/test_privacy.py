@@ -199,8 +199,8 @@ def test_cli_exports_and_erases_a_person(demo_files, tmp_path) -> None:
     )
     assert erased.returncode == 0, erased.stderr
     assert "customers: 1 rows removed" in erased.stderr
-    again = json.loads(subprocess.run([exe, "person", "export", customer, "--db", str(db)], capture_output=True).stdout)
-    assert again["tables"] == {} and again["results"] == {}
+    again = subprocess.run([exe, "person", "export", customer, "--db", str(db)], capture_output=True, text=True)
+    assert again.returncode == 2 and "holds nothing about" in again.stderr and again.stdout == ""
 
 
 def test_a_person_is_named_by_id_or_email_not_both(tmp_path) -> None:
@@ -211,4 +211,76 @@ def test_a_person_is_named_by_id_or_email_not_both(tmp_path) -> None:
         person_erase(store, "CU1", email="a@b.example")
     with pytest.raises(UserInputError, match="not an e-mail"):
         person_export(store, email="nobody")
-    assert person_erase(store, "CU1").rows_removed == {} and store.count("erasures") == 1
+    store.close()
+
+
+def test_erase_finds_the_id_as_a_word_and_the_phone_and_name_in_free_text(store: Store, tmp_path: Path) -> None:
+    """A call note of another customer saying "customer C1 called" and a web form with C1's phone and name
+    are about C1; a note about C12 is not."""
+    from datetime import datetime
+
+    at = datetime(2024, 5, 1, 10)
+    store.append(
+        "customers",
+        pa.table(
+            {
+                "customer_id": ["C1", "C12"],
+                "name": ["Ann Lee", "Bo"],
+                "phone": ["+49 30 111", "+49 30 222"],
+                "email": ["ann@x.de", "bo@x.de"],
+            }
+        ),
+    )
+    store.append(
+        "communications",
+        pa.table(
+            {
+                "message_id": ["m1", "m2", "m3"],
+                "customer_id": ["C12", "C12", None],
+                "occurred_at": [at] * 3,
+                "channel": ["phone"] * 3,
+                "text": ["customer C1 called", "about C12 only", "ring +49 30 111 back"],
+            }
+        ),
+    )
+    store.append(
+        "touchpoints",
+        pa.table(
+            {
+                "event_id": ["e1", "e2"],
+                "occurred_at": [at] * 2,
+                "type": ["form", "form"],
+                "anonymous_id": ["a1", "a2"],
+                "properties": ['{"phone": "+49 30 111", "name": "Ann Lee"}', '{"name": "Bo"}'],
+            }
+        ),
+    )
+    report = person_erase(store, "C1", by="test")
+    assert sorted(store.table("communications").message_id.execute()) == ["m2"]
+    assert sorted(store.table("touchpoints").event_id.execute()) == ["e2"]
+    assert sorted(store.table("customers").customer_id.execute()) == ["C12"]
+    assert report.rows_removed == {"communications": 2, "customers": 1, "touchpoints": 1}
+
+
+def test_erasing_nobody_is_refused_and_leaves_no_receipt(store: Store) -> None:
+    from salesintel.errors import NotFound
+
+    store.append("customers", pa.table({"customer_id": ["C1"], "name": ["Ann Lee"]}))
+    with pytest.raises(NotFound, match="holds nothing about customer C9"):
+        person_erase(store, "C9", by="test")
+    with pytest.raises(NotFound):
+        person_export(store, email="nobody@nowhere.example")
+    assert store.count("erasures") == 0 and store.count("customers") == 1
+
+
+def test_declining_the_prompt_erases_nothing_in_one_sentence(tmp_path: Path) -> None:
+    """At a terminal, answering no: one sentence, exit 2, no 'Aborted!'."""
+    db = tmp_path / "p.duckdb"
+    with Store.open(str(db)) as s:
+        s.append("customers", pa.table({"customer_id": ["C1"], "name": ["Ann Lee"]}))
+    cmd = f"{ROOT / '.venv' / 'bin' / 'salesintel'} person erase C1 --db {db}"
+    out = subprocess.run(["script", "-qec", cmd, "/dev/null"], input="n\n", capture_output=True, text=True)
+    assert out.returncode == 2 and "Aborted" not in out.stdout, out.stdout
+    assert "nothing about C1 was erased" in out.stdout
+    with Store.open(str(db)) as s:
+        assert s.count("customers") == 1

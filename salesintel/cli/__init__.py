@@ -57,6 +57,7 @@ def main() -> None:
         _register_commands()
         app()
     except KeyboardInterrupt:
+        _say("interrupted: the step that had not finished stored nothing (a load keeps the tables it completed)")
         sys.exit(130)
     except Exception as exc:
         from salesintel.errors import SalesIntelError

@@ -75,8 +75,15 @@ def erase(
     if not yes:
         if not sys.stdin.isatty():
             raise UserInputError("person erase removes data for good; add --yes to run it without a prompt")
-        typer.confirm(f"Erase everything about {who}? This cannot be undone", abort=True)
+        try:
+            confirmed = typer.confirm(f"Erase everything about {who}? This cannot be undone", default=False)
+        except (typer.Abort, EOFError, KeyboardInterrupt):
+            confirmed = False
+        if not confirmed:
+            raise UserInputError(f"not confirmed: nothing about {who} was erased")
     report = person_erase(Store.open(db, create=False), customer_id, email=email, by=by)
+    if report.customers > 1:
+        message(f"{report.customers} customers share the address {email}; all of them were erased")
     for table, n in sorted(report.rows_removed.items()):
         message(f"  {table}: {n:,} rows removed")
     message(

@@ -25,7 +25,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from salesintel import schema
-from salesintel.errors import NothingLoaded, TooManyRejects, UnreadableFile
+from salesintel.errors import NothingLoaded, TooManyRejects, UnreadableFile, UserInputError
 from salesintel.ingest import attributes
 from salesintel.ingest import rejects as rejects_
 from salesintel.ingest import validate as v
@@ -92,6 +92,8 @@ def load_file(
     refused rows exceeds ``max_reject_rate`` (then nothing is stored, but the rejects are kept for review).
     """
     path = Path(path)
+    if max_reject_rate is not None and not 0 <= max_reject_rate <= 1:
+        raise UserInputError(f"--max-reject-rate is a share between 0 and 1 (0.05 = 5%), not {max_reject_rate}")
     plan = (
         load_mapping(mapping, table, source) if mapping else identity(_required_table(table), source or SourceOptions())
     )
@@ -257,7 +259,11 @@ def _keyed(rejects: ir.Table | None, checked: ir.Table, target: schema.Table) ->
     """The rejects with the key of their row (``row_key``), where the key could be read."""
     if rejects is None:
         return None
-    keys = checked.select(__key_line=checked[LINE], row_key=rejects_.key_text(checked, target.key))
+    key_text = rejects_.key_text(checked, target.key)
+    for k in target.key:  # a key part that did not parse (line 'x'): the row has no key to close it by
+        if v.problem_column(k) in checked.columns:
+            key_text = checked[v.problem_column(k)].isnull().ifelse(key_text, ibis.null("string"))
+    keys = checked.select(__key_line=checked[LINE], row_key=key_text)
     joined = rejects.left_join(keys, rejects.line == keys.__key_line)
     return joined.select(*rejects.columns, "row_key")
 

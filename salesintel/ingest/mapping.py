@@ -91,7 +91,10 @@ def load_mapping(path: Path, table: str | None, overrides: SourceOptions | None 
     except FileNotFoundError:
         raise MappingError(f"no such mapping file: {path}") from None
     except yaml.YAMLError as exc:
-        raise MappingError(f"mapping {Path(path).name} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise MappingError(f"mapping {Path(path).name} is not valid YAML{where}: {problem}") from None
     if not isinstance(spec, dict):
         raise MappingError(f"mapping {Path(path).name} must be a YAML mapping of keys to values")
     source = _source_options(_shaped(spec.get("source"), dict, "source", "source: {format: csv}"), overrides)
@@ -199,8 +202,8 @@ def _short_form(name: str, spec: dict) -> TableMapping:
     unknown = sorted(set(spec) - known)
     if unknown:
         raise MappingError(
-            f"unknown mapping keys: {', '.join(unknown)}; use rename, constants, dates, values, "
-            f"defaults, attributes, drop"
+            f"unknown mapping keys: {', '.join(unknown)}; use source, rename, constants, dates, values, "
+            f"defaults, repeated_keys, attributes, drop (or tables: for several tables)"
         )
     columns: dict[str, Any] = {}
     for src, dst in _text_pairs(spec.get("rename"), "rename", "rename: {Kundennummer: customer_id}").items():

@@ -116,6 +116,8 @@ def read_records(path: Path, options: SourceOptions = SourceOptions(), *, nested
     object or array (kept as JSON text); a nested value anywhere else makes its record broken."""
     if not path.exists():
         raise UnreadableFile(f"no such file: {path}")
+    if path.is_dir():
+        raise UnreadableFile(f"{path} is a folder; name the files in it (salesintel load TABLE {path}/*.csv)")
     check_options(options)
     fmt = detect_format(path, options.format)
     try:
@@ -130,12 +132,13 @@ def read_records(path: Path, options: SourceOptions = SourceOptions(), *, nested
     except UnreadableFile:
         raise
     except UnicodeDecodeError as exc:
-        raise UnreadableFile(
-            f"{path.name} is not {options.encoding} text (byte {exc.object[exc.start : exc.start + 1]!r} "
-            f"at position {exc.start}); pass --encoding latin-1 or re-save it as UTF-8"
-        ) from None
+        raise _not_text(path, options, exc) from None
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc) or "utf8" in str(exc).lower():
+            try:  # Arrow does not say where: Python's decoder does
+                _file_bytes(path).decode(options.encoding)
+            except UnicodeDecodeError as decode_error:
+                raise _not_text(path, options, decode_error) from None
             raise UnreadableFile(
                 f"{path.name} is not {options.encoding} text; pass --encoding latin-1 or re-save it as UTF-8"
             ) from None
@@ -144,6 +147,16 @@ def read_records(path: Path, options: SourceOptions = SourceOptions(), *, nested
         raise UnreadableFile(f"{path.name} cannot be read as {fmt}: {_first_line(exc)}") from None
     table = _nulls(_blank_to_null(records.table), options.null_values)
     return SourceRecords(table, records.broken)
+
+
+def _not_text(path: Path, options: SourceOptions, exc: UnicodeDecodeError) -> UnreadableFile:
+    """Which byte on which line is not text in the encoding, and what to pass instead."""
+    data = exc.object if isinstance(exc.object, bytes) else b""
+    line = data.count(b"\n", 0, exc.start) + 1
+    return UnreadableFile(
+        f"{path.name} is not {options.encoding} text: byte {data[exc.start : exc.start + 1]!r} on line {line:,}; "
+        f"pass --encoding latin-1 (or cp1252) or re-save it as UTF-8"
+    )
 
 
 def _with_lines(table: pa.Table, lines) -> pa.Table:
@@ -449,20 +462,26 @@ def _read_json(path: Path, options: SourceOptions, nested_ok) -> SourceRecords:
 
 
 def _json_record(line: str, nested_ok) -> tuple[dict, str | None]:
-    """One JSON line as {field: text}, or the reason it is not a record."""
+    """One JSON line as {field: text}, or the reason it is not a record. Top-level numbers keep their text;
+    a nested value (``properties``) is kept as JSON with its numbers as numbers."""
     try:
-        value = json.loads(line, parse_int=str, parse_float=str, parse_constant=_no_constant)
+        value = json.loads(
+            line, parse_int=str, parse_float=str, parse_constant=_no_constant, object_pairs_hook=_unique_fields
+        )
+    except _RepeatedField as exc:
+        return {}, f"has the field {exc.args[0]!r} twice"
     except ValueError as exc:
         return {}, f"is not valid JSON ({getattr(exc, 'msg', exc)})"
     if not isinstance(value, dict):
         kind = {list: "an array", str: "a string"}.get(type(value), "a single value")
         return {}, f"is {kind}, not a JSON object with one field per column"
-    row = {}
+    row, plain = {}, None
     for key, item in value.items():
         if isinstance(item, (dict, list)):
             if key not in nested_ok:
                 return {}, f"field {key!r} holds a nested JSON value, where one value belongs"
-            row[key] = json.dumps(item, ensure_ascii=False)
+            plain = plain if plain is not None else json.loads(line)  # numbers as numbers (ints exact)
+            row[key] = json.dumps(plain[key], ensure_ascii=False)
         elif item is None:
             row[key] = None
         elif isinstance(item, bool):
@@ -470,6 +489,20 @@ def _json_record(line: str, nested_ok) -> tuple[dict, str | None]:
         else:
             row[key] = item
     return row, None
+
+
+class _RepeatedField(ValueError):
+    pass
+
+
+def _unique_fields(pairs: list[tuple[str, object]]) -> dict:
+    """An object whose field appears twice is refused: which of the two values is meant is a guess."""
+    out: dict = {}
+    for key, item in pairs:
+        if key in out:
+            raise _RepeatedField(key)
+        out[key] = item
+    return out
 
 
 def _no_constant(name: str):

@@ -16,6 +16,13 @@ PROBLEM = "__problem__"
 TEXT = "__text__"
 TRUE_WORDS = ("true", "1", "yes", "y", "t")
 FALSE_WORDS = ("false", "0", "no", "n", "f")
+#: what DuckDB's cast accepts and a user did not mean: '1_000', '0x10' (16), '2024/01/01', 1e-400 (0.0),
+#: '1.9999999999999999' (2), nanoseconds (cut to microseconds). The checks are cheap string tests on
+#: every row; a regular expression runs only on the few rows a cheap test singles out.
+_WHOLE_WITH_POINT = r"^\s*[+-]?\d+\.0*\s*$"
+_NONZERO_MANTISSA = r"^[^eE]*[1-9]"
+_BEYOND_MICROSECONDS = r"\.\d{6}0*[1-9]"
+_ISO_DATE_START = r"^\s*\d{4}-\d{2}-\d{2}"
 _TYPE_REASON = {
     "int": "is not a whole number",
     "float": "is not a number",
@@ -46,6 +53,8 @@ def parse(col: schema.Column, raw: ir.StringValue) -> ir.Value:
     if col.type == "bool":
         word = raw.strip().lower()
         return word.isin(TRUE_WORDS).ifelse(True, word.isin(FALSE_WORDS).ifelse(False, ibis.null("boolean")))
+    if col.type in ("timestamp", "date"):
+        raw = raw.strip()  # '  2024-01-01  ' is that day, as '  12  ' is twelve
     if col.type == "timestamp":
         # An offset (Z, +02:00, -0500) must be honoured, which only the (30x slower) timestamptz parse does;
         # the session runs in UTC. Plain values take the fast path.
@@ -71,10 +80,14 @@ def reason(col: schema.Column, raw: ir.StringValue, parsed: ir.Value, number: ir
         bad = raw.notnull() & parsed.isnull()
         if col.type == "int":
             bad |= number.notnull() & (number != parsed.cast("float64"))
+            bad |= (number.isnull() & parsed.notnull()) | raw.contains("_")  # hex, digit separators
+            bad |= _only_where(raw.contains("."), ~raw.re_search(_WHOLE_WITH_POINT))
         if col.type == "float":
-            bad |= parsed.isinf() | parsed.isnan()
-        if col.type in ("timestamp", "date"):  # DuckDB also reads 'infinity', 'epoch': not dates anyone wrote
-            bad |= raw.notnull() & ~raw.re_search(r"^\s*\d")
+            bad |= parsed.isinf() | parsed.isnan() | raw.contains("_")
+            bad |= _only_where(parsed == 0, raw.re_search(_NONZERO_MANTISSA))  # too small for a double
+        if col.type in ("timestamp", "date"):  # ISO-8601 only; DuckDB also reads 'infinity', '2024/01/01'
+            bad |= raw.notnull() & ~raw.re_search(_ISO_DATE_START)
+            bad |= _only_where(raw.length() > 26, raw.re_search(_BEYOND_MICROSECONDS))
         cases.append((bad, ibis.literal("'") + raw + ibis.literal(f"' {_TYPE_REASON[col.type]}")))
     if col.allowed:
         bad = parsed.notnull() & ~parsed.isin(col.allowed)
@@ -84,6 +97,11 @@ def reason(col: schema.Column, raw: ir.StringValue, parsed: ir.Value, number: ir
     if not cases:
         return ibis.null("string")
     return ibis.cases(*cases, else_=ibis.null("string"))
+
+
+def _only_where(condition: ir.BooleanValue, test: ir.BooleanValue) -> ir.BooleanValue:
+    """``test`` evaluated only on the rows where ``condition`` holds (a CASE: the engine skips the rest)."""
+    return ibis.cases((condition.fill_null(False), test.fill_null(False)), else_=False)
 
 
 def validated(mapped: ir.Table, table: schema.Table) -> ir.Table:

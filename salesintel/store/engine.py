@@ -34,6 +34,14 @@ class Engine:
         """Run one query with ``?`` placeholders and return its single value."""
         raise NotImplementedError
 
+    def text_sql(self, column_sql: str) -> str:
+        """``column_sql`` as text (a JSON column included)."""
+        return f"CAST({column_sql} AS VARCHAR)"
+
+    def regex_sql(self, column_sql: str) -> str:
+        """A SQL predicate: ``column_sql`` matches the regular expression given as the next parameter."""
+        return f"regexp_matches({column_sql}, ?)"
+
     def quote(self, name: str) -> str:
         """An identifier quoted for this engine's SQL."""
         return f'"{name}"'

@@ -47,6 +47,9 @@ class PostgresEngine(Engine):
             cur.execute(sql.replace("?", "%s"), list(params))
             return cur.fetchall()[0][0]
 
+    def regex_sql(self, column_sql: str) -> str:
+        return f"({column_sql} ~ ?)"
+
     @contextmanager
     def transaction(self):
         with self.con.con.transaction():

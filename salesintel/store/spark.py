@@ -112,6 +112,12 @@ class SparkEngine(Engine):
     def add_column_sql(self, table: str, column: str, sql_type: str) -> str:
         return f"ALTER TABLE `{table}` ADD COLUMNS (`{column}` {sql_type})"  # Spark's spelling: COLUMNS (...)
 
+    def regex_sql(self, column_sql: str) -> str:
+        return f"({column_sql} RLIKE ?)"
+
+    def text_sql(self, column_sql: str) -> str:
+        return f"CAST({column_sql} AS STRING)"
+
     def quote(self, name: str) -> str:
         return f"`{name}`"
 

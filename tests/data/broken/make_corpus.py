@@ -385,6 +385,43 @@ def values() -> None:
         stored=1,
         rejected={2: "03/31/2024"},
     )
+    strict = {
+        "int_rounding_float": ("line", "1.9999999999999999"),
+        "int_hex": ("line", "0x10"),
+        "int_underscore": ("line", "1_000"),
+        "float_underscore": ("amount", "1_000"),
+        "float_underflow": ("amount", "1e-400"),
+        "timestamp_slashes": ("ordered_at", "2024/01/01"),
+        "timestamp_nanoseconds": ("ordered_at", "2024-01-01T10:00:00.123456789"),
+    }
+    columns = ORD.strip().split(",")
+    for label, (column, text) in strict.items():
+        good = dict(zip(columns, ["O1", "1", "C1", "P1", "2024-01-01", "1", "10"]))
+        bad = {**good, "order_id": "O2", column: text}
+        body = ",".join(good.values()) + "\n" + ",".join(bad.values()) + "\n"
+        case(
+            f"strict_{label}.csv",
+            ORD + body,
+            "orders",
+            stored=1,
+            rejected={3: text},
+            why="the engine's cast would change what was written",
+        )
+    case(
+        "timestamp_blanks_around.csv",
+        ORD + "O1,1,C1,P1,  2024-01-01  ,1,  12  \n",
+        "orders",
+        stored=1,
+        values=[{"key": "O1", "column": "ordered_at", "equals": "2024-01-01 00:00:00"}],
+        why="blanks around a date are ignored, as around a number",
+    )
+    case(
+        "timestamp_microseconds_kept.csv",
+        ORD + "O1,1,C1,P1,2024-01-01T10:00:00.123456000,1,12\n",
+        "orders",
+        stored=1,
+        values=[{"key": "O1", "column": "ordered_at", "equals": "2024-01-01 10:00:00.123456"}],
+    )
     case(
         "key_whitespace_trimmed.csv",
         CUST + " C1 ,Ann,DE,a@x\nC2,Bo,DE,b@x\n",
@@ -552,6 +589,22 @@ def json_lines() -> None:
         values=[{"key": "C1", "column": "name", "equals": None}],
     )
     case("jsonl_trailing_comma.jsonl", ok + '{"customer_id": "C2",}\n', "customers", stored=1, rejected={2: '"C2",}'})
+    case(
+        "jsonl_nested_numbers_kept.jsonl",
+        '{"event_id": "E1", "occurred_at": "2024-01-01T10:00:00", "type": "web_visit", "anonymous_id": "a1", '
+        '"properties": {"n": 1, "big": 12345678901234567890, "o": {"k": 2}, "b": true}}\n',
+        "touchpoints",
+        stored=1,
+        values=[{"key": "E1", "column": "properties", "contains": '"big": 12345678901234567890'}],
+        why="numbers inside the properties object stay numbers, exactly",
+    )
+    case(
+        "jsonl_repeated_field.jsonl",
+        '{"customer_id": "C1"}\n{"customer_id": "C2", "customer_id": "C3"}\n',
+        "customers",
+        stored=1,
+        rejected={2: "twice"},
+    )
     case(
         "jsonl_properties_object.jsonl",
         '{"event_id": "E1", "occurred_at": "2024-01-01T10:00:00", "type": '
