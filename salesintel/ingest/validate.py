@@ -99,6 +99,12 @@ def reason(col: schema.Column, raw: ir.StringValue, parsed: ir.Value, number: ir
     return ibis.cases(*cases, else_=ibis.null("string"))
 
 
+def _trimmed(raw: ir.StringValue) -> ir.StringValue:
+    """``raw`` without surrounding blanks; the (costly) trim runs only on values that start or end with one."""
+    edge = raw.startswith(" ") | raw.endswith(" ") | raw.startswith("\t") | raw.endswith("\t")
+    return ibis.cases((edge.fill_null(False), raw.strip().nullif("")), else_=raw)
+
+
 def _only_where(condition: ir.BooleanValue, test: ir.BooleanValue) -> ir.BooleanValue:
     """``test`` evaluated only on the rows where ``condition`` holds (a CASE: the engine skips the rest)."""
     return ibis.cases((condition.fill_null(False), test.fill_null(False)), else_=False)
@@ -118,7 +124,7 @@ def validated(mapped: ir.Table, table: schema.Table) -> ir.Table:
         first[text_column(col.name)] = raw
         if col.type == "string" and (col.name in keys or col.references):
             # ' CU1' and 'CU1' are one customer: keys lose surrounding blanks (the text as read stays in rejects)
-            raw = raw.strip().nullif("")
+            raw = _trimmed(raw)
         first[col.name] = parse(col, raw)
         if col.type == "int":
             first[f"__num__{col.name}"] = raw.try_cast("float64")
