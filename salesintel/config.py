@@ -36,16 +36,7 @@ def keep_runs() -> int:
     >>> keep_runs() >= 1
     True
     """
-    raw = os.environ.get(ENV_KEEP_RUNS)
-    if raw is None:
-        return DEFAULT_KEEP_RUNS
-    try:
-        value = int(raw)
-    except ValueError:
-        raise UserInputError(f"{ENV_KEEP_RUNS}={raw!r} is not a whole number") from None
-    if value < 1:
-        raise UserInputError(f"{ENV_KEEP_RUNS} must be at least 1, not {value}")
-    return value
+    return int(_number(ENV_KEEP_RUNS, int, DEFAULT_KEEP_RUNS, minimum=1, shown=ENV_KEEP_RUNS))
 
 
 def open_wait() -> float:
@@ -54,13 +45,19 @@ def open_wait() -> float:
     >>> open_wait() >= 0
     True
     """
-    raw = os.environ.get(ENV_WAIT)
+    return float(_number(ENV_WAIT, float, 0.0, minimum=0, shown="--wait"))
+
+
+def _number(env: str, kind: type, default: float, *, minimum: float, shown: str) -> float:
+    """A numeric setting from the environment: its default when unset or empty, else at least ``minimum``."""
+    raw = os.environ.get(env)
     if not raw:
-        return 0.0
+        return default
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        raise UserInputError(f"--wait {raw!r} is not a number of seconds") from None
-    if value < 0:
-        raise UserInputError(f"--wait must be 0 or more seconds, not {value:g}")
+        noun = "a whole number" if kind is int else "a number of seconds"
+        raise UserInputError(f"{shown} {raw!r} is not {noun}") from None
+    if value < minimum:
+        raise UserInputError(f"{shown} must be at least {minimum:g}, not {value:g}")
     return value
