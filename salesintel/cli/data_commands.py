@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -122,6 +123,17 @@ def export(
     message(f"wrote {rows:,} {'row' if rows == 1 else 'rows'} of {table} to {path}")
 
 
+REJECT_LABELS = {
+    "table_name": "table",
+    "source_file": "file",
+    "row_key": "key",
+    "column_name": "column",
+    "value": "value as read",
+    "rejected_at": "refused at",
+    "closed_by": "closed by load",
+}
+
+
 @app.command()
 def rejects(
     everything: Annotated[
@@ -150,8 +162,12 @@ def rejects(
     if total == 0:
         message("no rejects" if everything else "no open rejects (salesintel rejects --all shows the history)")
         return
-    rows = shown.drop("record", "load_id").limit(limit).execute()  # the whole row: --format csv or json
+    rows = shown.drop("load_id").limit(limit).execute()  # the whole row: --format csv or json
     rows["source_file"] = rows.source_file.map(lambda f: Path(f).name)
+    # a record that did not split into fields has no column: show its text as written instead
+    whole = rows.column_name.isna() & rows.value.isna() & rows.record.notna()
+    rows.loc[whole, "value"] = rows.loc[whole, "record"].map(json.loads)
+    rows = rows.drop(columns="record").rename(columns=REJECT_LABELS)
     more = f", first {limit} of {total:,} (--limit, or --format csv for all)" if total > limit else ""
     render(rows, fmt, title=f"{title}{more}")
 

@@ -411,9 +411,14 @@ def _has_header(header: bool | str, first: list[str]) -> bool:
 
 def _read_whitespace(path: Path, options: SourceOptions) -> SourceRecords:
     """Columns separated by runs of blanks (as in the CDNOW master file), split in Arrow."""
-    lines = _physical_lines(_utf8_bytes(path, options.encoding).decode("utf-8"))
-    numbers = np.array([i + 1 for i, line in enumerate(lines) if line.strip()], dtype=np.int64)
-    raw = pa.array([line.rstrip("\r\n") for line in lines if line.strip()], type=pa.string())
+    text = pa.scalar(_utf8_bytes(path, options.encoding), pa.binary()).cast(pa.string())
+    # \n, \r\n and \r end a line, as in the CSV readers; every line keeps its physical number
+    lines = pc.split_pattern_regex(text, pattern=r"\r\n|\r|\n").values
+    if len(lines) and lines[-1].as_py() == "":
+        lines = lines[:-1]  # the newline that ends the file starts no line
+    filled = pc.invert(pc.or_(pc.equal(lines, ""), pc.utf8_is_space(lines)))
+    numbers = np.flatnonzero(filled.to_numpy(zero_copy_only=False)) + 1
+    raw = lines.filter(filled)
     first_fields = raw[0].as_py().split() if len(raw) else []
     has_header = _has_header(options.header, first_fields)
     start = 1 if has_header else 0
