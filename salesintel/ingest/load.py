@@ -177,23 +177,30 @@ def _load_table(
             f"{path.name} has no column {', '.join(missing)}, which {target.name} requires "
             f"(columns found: {found}); rename it in the file or with --mapping"
         )
-    full = _with_last(v.validated(mapped, target), target)
-    slim = full.select([c for c in full.columns if not c.startswith(v.TEXT)])  # text is re-read for rejects only
+    full = _with_bad(v.validated(mapped, target))
+    # the text as read is kept for refused rows only: their rejects need it, the good rows do not
+    slim = full.mutate(
+        **{c: full.__bad.ifelse(full[c], ibis.null("string")) for c in full.columns if c.startswith(v.TEXT)}
+    )
     checked = staging.create_table(f"_chk_{uuid.uuid4().hex[:10]}", obj=slim, temp=True)
+    repeated = None
+    temporary: list[ir.Table] = []
     try:
-        tally = checked.aggregate(
-            rows=checked.count(),
-            bad=checked.__bad.sum(),
-            superseded=(~checked.__bad & (checked[LINE] < checked.__last)).sum(),
-        ).execute()
+        tally = checked.aggregate(rows=checked.count(), bad=checked.__bad.sum()).execute()
+        repeated = _repeated_keys(staging, checked, target)
         broken = _broken_rejects(records) if records is not None else None
         report.rows_read = int(tally.rows.iloc[0]) + (records.broken.num_rows if records is not None else 0)
         if report.rows_read == 0:
             raise NothingLoaded(f"{path.name} has no rows to load")
-        any_bad = bool(tally.bad.fillna(0).iloc[0]) or bool(tally.superseded.fillna(0).iloc[0])
-        good, rejects = _split(checked, mapped, target, tm, report, any_bad)
+        any_bad = bool(tally.bad.fillna(0).iloc[0]) or repeated is not None
+        good, rejects = _split(checked, repeated, mapped, target, tm, report, any_bad)
         if broken is not None:
             rejects = broken if rejects is None else ibis.union(rejects.cast(broken.schema()), broken)
+        if rejects is not None:  # computed once: counted here, written below
+            rejects = staging.create_table(
+                f"_rej_{uuid.uuid4().hex[:10]}", obj=_keyed(rejects, checked, target), temp=True
+            )
+            temporary.append(rejects)
         report.rejected = int(rejects.line.nunique().execute()) if rejects is not None else 0
         refused = _refusal(report, path.name, max_reject_rate)
         if refused is None:
@@ -203,13 +210,15 @@ def _load_table(
         report.content_sha256 = _content_sha256(path)
         with store.transaction():  # the data, its rejects and its loads row: all of them or none (issue 11)
             store.lock_for_write(target.name)  # a second load of this table waits for this one to commit
-            _close_resolved(store, checked, target, report, stored=refused is None)
-            _record_rejects(store, _keyed(rejects, checked, target), report)
+            _close_resolved(store, good, target, report, stored=refused is None)
+            _record_rejects(store, staging, rejects, report)
             if refused is None:
                 _store_good(store, staging, good, target, report, _absent(target, mapped))
             _record_load(store, report, stored=refused is None)
     finally:
-        staging.drop_table(bare_name(checked), force=True)
+        for t in (checked, repeated, *temporary):
+            if t is not None:
+                staging.drop_table(bare_name(t), force=True)
     if refused is not None:
         raise refused
     return report
@@ -240,7 +249,7 @@ def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:  # a mapping's t
     return rejects_.file_sha256(Path(path))
 
 
-def _close_resolved(store: Store, checked: ir.Table, target: schema.Table, report: LoadReport, stored: bool) -> None:
+def _close_resolved(store: Store, good: ir.Table, target: schema.Table, report: LoadReport, stored: bool) -> None:
     """Close earlier rejects this load resolves (same file or content; with ``stored``, the keys it stores)."""
     rejects_.close_earlier(
         store,
@@ -250,8 +259,7 @@ def _close_resolved(store: Store, checked: ir.Table, target: schema.Table, repor
         load_id=report.load_id,
     )
     if stored:
-        kept = checked.filter(~checked.__bad & (checked[LINE] == checked.__last))
-        keys = kept.select(row_key=rejects_.key_text(kept, target.key))
+        keys = good.select(row_key=rejects_.key_text(good, target.key))
         rejects_.close_stored_keys(store, keys, table=target.name, load_id=report.load_id)
 
 
@@ -268,18 +276,38 @@ def _keyed(rejects: ir.Table | None, checked: ir.Table, target: schema.Table) ->
     return joined.select(*rejects.columns, "row_key")
 
 
-def _with_last(checked: ir.Table, target: schema.Table) -> ir.Table:
-    """Adds ``__bad`` (the row has a problem) and ``__last`` (the last valid line with the same key)."""
+def _with_bad(checked: ir.Table) -> ir.Table:
+    """Adds ``__bad``: the row has a problem in some column."""
     bad = ibis.literal(False)
     for p in v.problem_columns(checked):
         bad |= checked[p].notnull()
-    checked = checked.mutate(__bad=bad)
-    valid_line = checked.__bad.ifelse(ibis.null("int64"), checked[LINE])
-    return checked.mutate(__last=valid_line.max().over(group_by=[checked[k] for k in target.key]))
+    return checked.mutate(__bad=bad)
+
+
+def _repeated_keys(staging, checked: ir.Table, target: schema.Table) -> ir.Table | None:
+    """Keys that more than one valid row of the file carries, with the last such line (``__last``); None when
+    every key is once. A group-by over the key alone: a window over every column costs 4x as much (issue 12)."""
+    valid = checked.filter(~checked.__bad)
+    counts = valid.group_by([valid[k] for k in target.key]).aggregate(__last=valid[LINE].max(), __n=valid.count())
+    repeated = staging.create_table(
+        f"_rep_{uuid.uuid4().hex[:10]}", obj=counts.filter(counts.__n > 1).drop("__n"), temp=True
+    )
+    if int(repeated.count().execute()):
+        return repeated
+    staging.drop_table(bare_name(repeated), force=True)
+    return None
+
+
+def _superseded(valid: ir.Table, repeated: ir.Table, target: schema.Table) -> ir.Table:
+    """Valid rows whose key a later valid line of the file carries again (nulls in a key part match nulls)."""
+    on = [valid[k].identical_to(repeated[k]) for k in target.key]
+    joined = valid.inner_join(repeated, on)
+    return joined.filter(joined[LINE] < joined.__last).select(LINE, "__last", *target.key)
 
 
 def _split(
     checked: ir.Table,
+    repeated: ir.Table | None,
     mapped: ir.Table,
     target: schema.Table,
     tm: TableMapping,
@@ -287,28 +315,35 @@ def _split(
     any_bad: bool = True,
 ) -> tuple[ir.Table, ir.Table | None]:
     """(rows to store, rejects) - rejects carry one row per problem; a key repeated in the file: last row wins."""
-    problems = v.problem_columns(checked)
-    texts = mapped.select(LINE, **{v.text_column(c): mapped[c].cast("string") for c in mapped.columns if c != LINE})
-    bad_rows = checked.filter(checked.__bad).select(LINE, *problems).inner_join(texts, LINE)
     valid = checked.filter(~checked.__bad)
-    superseded = valid.filter(valid[LINE] < valid.__last).select(LINE, "__last", *target.key).inner_join(texts, LINE)
-    good = valid.filter(valid[LINE] == valid.__last)
+    good = valid
+    if repeated is not None:
+        superseded_lines = _superseded(valid, repeated, target).select(__sup_line=LINE)
+        good = valid.anti_join(superseded_lines, valid[LINE] == superseded_lines.__sup_line)
     if not any_bad:
         return good.select(target.names), None
+    problems = v.problem_columns(checked)
+    bad_rows = checked.filter(checked.__bad)
     parts = [_problem_rejects(bad_rows, p) for p in problems]
-    if tm.merge_repeated_keys:
-        report.merged = int(superseded.count().execute())
-    else:
-        key_text = ibis.literal(", ").join([superseded[k].cast("string") for k in target.key])
-        parts.append(
-            superseded.select(
-                line=superseded[LINE],
-                column_name=ibis.literal(",".join(target.key)),
-                value=key_text,
-                reason=ibis.literal("superseded by line ") + superseded.__last.cast("string"),
-                record=v.raw_record(superseded),
+    if repeated is not None:
+        superseded = _superseded(valid, repeated, target)
+        if tm.merge_repeated_keys:
+            report.merged = int(superseded.count().execute())
+        else:
+            texts = mapped.select(
+                LINE, **{v.text_column(c): mapped[c].cast("string") for c in mapped.columns if c != LINE}
             )
-        )
+            superseded = superseded.inner_join(texts, LINE)
+            key_text = ibis.literal(", ").join([superseded[k].cast("string") for k in target.key])
+            parts.append(
+                superseded.select(
+                    line=superseded[LINE],
+                    column_name=ibis.literal(",".join(target.key)),
+                    value=key_text,
+                    reason=ibis.literal("superseded by line ") + superseded.__last.cast("string"),
+                    record=v.raw_record(superseded),
+                )
+            )
     rejects = ibis.union(*parts) if parts else None
     return good.select(target.names), rejects
 
@@ -326,9 +361,9 @@ def _problem_rejects(bad_rows: ir.Table, problem: str) -> ir.Table:
     )
 
 
-def _record_rejects(store: Store, rejects: ir.Table | None, report: LoadReport) -> None:
+def _record_rejects(store: Store, staging, rejects: ir.Table | None, report: LoadReport) -> None:
     # earlier rejects are kept as history: _close_resolved closed those this load replaces
-    if rejects is None:
+    if rejects is None or not report.rejected:
         return
     rows = rejects.mutate(
         table_name=ibis.literal(report.table),
@@ -336,9 +371,8 @@ def _record_rejects(store: Store, rejects: ir.Table | None, report: LoadReport) 
         rejected_at=ibis.literal(now_utc()),
         load_id=ibis.literal(report.load_id),
     )
-    arrow = rows.to_pyarrow()
-    if arrow.num_rows:
-        store.append("rejects", arrow)
+    # validated in the store itself (DuckDB): INSERT ... SELECT, the rejects never leave the engine
+    store.append("rejects", rows if staging is store.con else rows.to_pyarrow())
 
 
 def _absent(target: schema.Table, mapped: ir.Table) -> tuple[str, ...]:

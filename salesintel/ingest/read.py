@@ -273,9 +273,6 @@ def _read_csv_fast(data: bytes, names: list[str], delimiter: str, has_header: bo
     """Arrow's multithreaded reader, when every record splits cleanly and its lines can be numbered."""
     import pyarrow.csv as pacsv
 
-    lines = _record_start_lines(data)
-    if lines is None:
-        return None
     invalid: list[int] = []
 
     def on_invalid(row) -> str:
@@ -296,11 +293,27 @@ def _read_csv_fast(data: bytes, names: list[str], delimiter: str, has_header: bo
         if "UTF8" in str(exc) or "utf8" in str(exc).lower():
             raise
         return None
+    if invalid:
+        return None
+    lines = _one_record_per_line(data, table.num_rows)
+    if lines is None:
+        lines = _record_start_lines(data)
+    if lines is None:
+        return None
     if has_header:
         table, lines = table.slice(1), lines[1:]
-    if invalid or table.num_rows != len(lines):
+    if table.num_rows != len(lines):
         return None
     return SourceRecords(_with_lines(table, lines))
+
+
+def _one_record_per_line(data: bytes, records: int) -> np.ndarray | None:
+    """Lines 1..n when the file has as many records as lines (no blank line, no newline inside a value, no
+    carriage return): two counting passes instead of locating every newline and quote."""
+    if not data or b"\r" in data:  # bytes.find and bytes.count: C loops, 10x faster than numpy's comparison
+        return None
+    lines = data.count(b"\n") + (data[-1:] != b"\n")
+    return np.arange(1, lines + 1, dtype=np.int64) if lines == records else None
 
 
 def _record_start_lines(data: bytes) -> np.ndarray | None:

@@ -1,0 +1,137 @@
+"""``load all`` of an Online Retail-shaped export (one file -> products, customers, orders) against DuckDB's
+bare import of the same file, each in its own process so that peak memory is measured apart.
+
+    .venv/bin/python bench/load_retail.py [--lines 541909] [--repeat 3]
+
+The file has the shape of the UCI Online Retail export (InvoiceNo, StockCode, Description, Quantity,
+InvoiceDate as m/d/Y H:M, UnitPrice, CustomerID, Country; latin-1; about a quarter of the lines without a
+CustomerID, which the shipped mapping refuses as orders) and is loaded with examples/online_retail.yaml.
+Prints time and peak resident memory of each run, alternating, and the ratios (targets, issue 12: time
+within 3x of the bare import, peak memory within 2x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+ROOT = Path(__file__).resolve().parents[1]
+COUNTRIES = ["United Kingdom"] * 18 + ["Germany", "France", "EIRE", "Spain", "Netherlands", "Belgium", "Portugal"]
+WORDS = ["WHITE", "HANGING", "HEART", "T-LIGHT", "HOLDER", "LANTERN", "CUPID", "COAT", "HANGER", "CAFÉ", "MUG"]
+
+
+def make_retail(path: Path, lines: int, seed: int = 0) -> None:
+    """Invoices of ~21 lines, 4,070 stock codes, 4,372 customers, a quarter of the lines without a customer."""
+    rng = np.random.default_rng(seed)
+    invoice_of_line = np.sort(rng.integers(0, max(lines // 21, 1), lines))
+    invoices = np.char.add("5", (36365 + invoice_of_line).astype(str))
+    cancelled = rng.random(lines) < 0.02
+    invoices = np.where(cancelled, np.char.add("C", invoices), invoices)
+    codes = rng.zipf(1.3, lines) % 4070
+    stock = np.char.add((20000 + codes).astype(str), np.where(codes % 7 == 0, "A", ""))
+    names = np.array([f"{WORDS[i % 11]} {WORDS[(i // 11) % 11]} {i}" for i in range(4070)])
+    customer_of_invoice = rng.integers(12346, 12346 + 4372, invoice_of_line.max() + 1).astype(str)
+    guest = rng.random(invoice_of_line.max() + 1) < 0.25
+    customer = np.where(guest, "", customer_of_invoice)[invoice_of_line]
+    minutes = np.sort(rng.integers(0, 373 * 24 * 60, invoice_of_line.max() + 1))[invoice_of_line]
+    stamps = np.datetime64("2010-12-01T08:00") + minutes.astype("timedelta64[m]")
+    day = stamps.astype("datetime64[D]").astype(object)
+    hm = (minutes % (24 * 60)).astype(int)
+    dates = [f"{d.month}/{d.day}/{d.year} {h // 60}:{h % 60:02d}" for d, h in zip(day, hm)]
+    quantity = rng.integers(1, 25, lines) * np.where(cancelled, -1, 1)
+    prices = np.round(0.5 + (codes % 50) * 0.35, 2)
+    table = pa.table(
+        {
+            "InvoiceNo": invoices,
+            "StockCode": stock,
+            "Description": names[codes],
+            "Quantity": quantity,
+            "InvoiceDate": dates,
+            "UnitPrice": prices,
+            "CustomerID": customer,
+            "Country": np.array(COUNTRIES)[rng.integers(0, len(COUNTRIES), invoice_of_line.max() + 1)][
+                invoice_of_line
+            ],
+        }
+    )
+    utf8 = path.with_suffix(".utf8.csv")
+    pacsv.write_csv(table, utf8, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    path.write_bytes(utf8.read_text(encoding="utf-8").replace('""', "").encode("latin-1"))
+    utf8.unlink()
+
+
+def run_one(kind: str, csv_path: Path, folder: Path) -> dict:
+    """One measured load in this process: time and peak resident memory."""
+    if kind == "bare":
+        import duckdb
+
+        con = duckdb.connect(str(folder / "bare.duckdb"))
+        t0 = time.perf_counter()
+        con.execute(f"CREATE TABLE retail AS SELECT * FROM read_csv('{csv_path}', encoding = 'latin-1')")
+        seconds = time.perf_counter() - t0
+        con.close()
+    else:
+        import scipy.stats  # noqa: F401 - imported lazily by salesintel; keep its import out of the clock
+
+        from salesintel.ingest import load_file
+        from salesintel.store import Store
+
+        store = Store.open(str(folder / "salesintel.duckdb"))
+        t0 = time.perf_counter()
+        reports = load_file(store, csv_path, mapping=ROOT / "examples" / "online_retail.yaml")
+        seconds = time.perf_counter() - t0
+        assert {r.table: r.stored for r in reports}["orders"] > 0
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "peak_mib": peak_mib}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=541_909)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--one", choices=["bare", "ours"], help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one, args.file, args.folder)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "OnlineRetail.csv"
+        make_retail(csv_path, args.lines)
+        runs: dict[str, list[dict]] = {"bare": [], "ours": []}
+        for i in range(args.repeat):
+            for kind in ("bare", "ours"):  # alternating, each in a fresh process and a fresh database
+                folder = Path(tmp) / f"{kind}{i}"
+                folder.mkdir()
+                cmd = [sys.executable, __file__, "--one", kind, "--file", str(csv_path), "--folder", str(folder)]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                runs[kind].append(json.loads(out.strip().splitlines()[-1]))
+    print(f"lines: {args.lines:,} (Online Retail shape, examples/online_retail.yaml), {args.repeat} alternating runs")
+    for kind, label in (("bare", "duckdb bare read_csv import"), ("ours", "salesintel load all (3 tables)")):
+        secs = [r["seconds"] for r in runs[kind]]
+        mibs = [r["peak_mib"] for r in runs[kind]]
+        print(f"{label:32s} {_spread(secs, 's')}   peak {_spread(mibs, 'MiB', 0)}")
+    ratios = [o["seconds"] / b["seconds"] for o, b in zip(runs["ours"], runs["bare"])]
+    memory = [o["peak_mib"] / b["peak_mib"] for o, b in zip(runs["ours"], runs["bare"])]
+    print(f"time ratio   {_spread(ratios, 'x')} (target <= 3x)")
+    print(f"memory ratio {_spread(memory, 'x')} (target <= 2x)")
+
+
+def _spread(values: list[float], unit: str, digits: int = 2) -> str:
+    return f"{min(values):.{digits}f} / {statistics.median(values):.{digits}f} / {max(values):.{digits}f} {unit}"
+
+
+if __name__ == "__main__":
+    main()
