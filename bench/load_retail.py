@@ -60,9 +60,7 @@ def make_retail(path: Path, lines: int, seed: int = 0) -> None:
             "InvoiceDate": dates,
             "UnitPrice": prices,
             "CustomerID": customer,
-            "Country": np.array(COUNTRIES)[rng.integers(0, len(COUNTRIES), invoice_of_line.max() + 1)][
-                invoice_of_line
-            ],
+            "Country": np.array(COUNTRIES)[rng.integers(0, len(COUNTRIES), invoice_of_line.max() + 1)][invoice_of_line],
         }
     )
     utf8 = path.with_suffix(".utf8.csv")
