@@ -13,7 +13,7 @@ import numpy as np
 
 from salesintel.errors import InsufficientData
 from salesintel.lazy import lazy
-from salesintel.models.base import Model
+from salesintel.models.base import Model, one_blas_thread
 
 optimize, special = lazy("scipy.optimize"), lazy("scipy.special")
 
@@ -71,10 +71,11 @@ class BGNBD(Model):
             "bounds": [(-12, 12)] * 4,
             "options": {"ftol": 1e-13, "gtol": 1e-9, "maxiter": 1000},
         }
-        best = optimize.minimize(nll, np.zeros(4), **fit_options)
-        if not best.success:  # a second start before giving up on a flat or awkward surface
-            retry = optimize.minimize(nll, np.log([0.5, 1.0, 0.5, 2.0]), **fit_options)
-            best = retry if retry.fun < best.fun else best
+        with one_blas_thread():
+            best = optimize.minimize(nll, np.zeros(4), **fit_options)
+            if not best.success:  # a second start before giving up on a flat or awkward surface
+                retry = optimize.minimize(nll, np.log([0.5, 1.0, 0.5, 2.0]), **fit_options)
+                best = retry if retry.fun < best.fun else best
         r, alpha, a, b = (float(v) for v in np.exp(best.x))
         alpha *= scale
         self.r_, self.alpha_, self.a_, self.b_ = r, alpha, a, b

@@ -9,7 +9,7 @@ import numpy as np
 
 from salesintel.errors import InsufficientData
 from salesintel.lazy import lazy
-from salesintel.models.base import Model
+from salesintel.models.base import Model, one_blas_thread
 
 optimize, special = lazy("scipy.optimize"), lazy("scipy.special")
 
@@ -55,14 +55,15 @@ class GammaGamma(Model):
 
         # analytic gradients and tight tolerances: the likelihood is flat along a ridge in (q, gamma), and with
         # finite differences a last-digit change in the input moved the fitted parameters in the fifth digit
-        res = optimize.minimize(
-            nll,
-            np.zeros(3),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-12, 12)] * 3,
-            options={"ftol": 1e-15, "gtol": 1e-11, "maxiter": 2000},
-        )
+        with one_blas_thread():
+            res = optimize.minimize(
+                nll,
+                np.zeros(3),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-12, 12)] * 3,
+                options={"ftol": 1e-15, "gtol": 1e-11, "maxiter": 2000},
+            )
         p, q, g = (float(v) for v in np.exp(res.x))
         self.p_, self.q_, self.gamma_ = p, q, g * scale
         # the likelihood of m/scale differs from that of m by the Jacobian: report the one on the raw data
