@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from salesintel.ingest import attributes
 from salesintel.ingest import rejects as rejects_
 from salesintel.ingest import validate as v
 from salesintel.ingest.mapping import TableMapping, apply, identity, load_mapping
-from salesintel.ingest.read import LINE, SourceOptions, SourceRecords, read_records
+from salesintel.ingest.read import LINE, SourceOptions, iter_records
 from salesintel.store import Store, now_utc
 from salesintel.store.engine import bare_name
 from salesintel.store.staging import staging_backend
@@ -97,16 +98,52 @@ def load_file(
     plan = (
         load_mapping(mapping, table, source) if mapping else identity(_required_table(table), source or SourceOptions())
     )
-    records = read_records(path, plan.source, nested_ok=_json_sources(plan.tables))
-    if not records.table.num_rows and records.broken.num_rows:
-        first = records.broken.slice(0, 1).to_pylist()[0]
-        raise NothingLoaded(
-            f"none of the {records.broken.num_rows} records of {path.name} could be read: line {first['line']} "
-            f"{first['reason']}"
-        )
     staging = staging_backend(store)
-    src = ibis.memtable(records.table)  # the engine scans the Arrow data in place, no copy
-    return [_load_table(store, staging, src, tm, path, max_reject_rate, records) for tm in plan.tables]
+    source = _source(staging, path, plan.source, _json_sources(plan.tables))
+    try:
+        if not source.rows and source.broken.num_rows:
+            first = source.broken.slice(0, 1).to_pylist()[0]
+            raise NothingLoaded(
+                f"none of the {source.broken.num_rows} records of {path.name} could be read: line {first['line']} "
+                f"{first['reason']}"
+            )
+        return [_load_table(store, staging, source, tm, path, max_reject_rate) for tm in plan.tables]
+    finally:
+        if source.staged:
+            staging.drop_table(bare_name(source.table), force=True)
+
+
+@dataclass
+class _Source:
+    """A file's records as a table of the staging engine: every column as text, plus ``__line``."""
+
+    table: ir.Table
+    rows: int
+    broken: pa.Table  # records that did not split into fields: line, reason, text
+    staged: bool = False  # a temporary table to drop after the load
+
+
+def _source(staging, path: Path, options: SourceOptions, nested_ok: frozenset[str]) -> _Source:
+    """A small file is scanned by the engine in place (an Arrow memtable, no copy). A large CSV file arrives
+    in pieces, each appended to a temporary table before the next is read, so one piece at a time is in
+    Python's memory and the engine can spill the rest to disk."""
+    pieces = iter_records(path, options, nested_ok=nested_ok)
+    first = next(pieces)
+    second = next(pieces, None)
+    if second is None:
+        return _Source(ibis.memtable(first.table), first.table.num_rows, first.broken)
+    table = staging.create_table(f"_src_{uuid.uuid4().hex[:10]}", obj=first.table, temp=True)
+    source = _Source(table, first.table.num_rows, first.broken, staged=True)
+    del first
+    try:
+        for piece in itertools.chain([second], pieces):
+            staging.insert(bare_name(table), piece.table)
+            source.rows += piece.table.num_rows
+            source.broken = pa.concat_tables([source.broken, piece.broken])
+    except BaseException:
+        staging.drop_table(bare_name(table), force=True)
+        raise
+    return source
 
 
 def _json_sources(tables: tuple[TableMapping, ...]) -> frozenset[str]:
@@ -123,9 +160,8 @@ def _json_sources(tables: tuple[TableMapping, ...]) -> frozenset[str]:
     return frozenset(names)
 
 
-def _broken_rejects(records: SourceRecords) -> ir.Table | None:
+def _broken_rejects(broken: pa.Table) -> ir.Table | None:
     """Records the reader could not split into fields: one reject each, with the text as written."""
-    broken = records.broken
     if not broken.num_rows:
         return None
     return ibis.memtable(
@@ -149,12 +185,12 @@ def _required_table(table: str | None) -> str:
 def _load_table(
     store: Store,
     staging,
-    src: ir.Table,
+    source: _Source,
     tm: TableMapping,
     path: Path,
     max_reject_rate: float | None,
-    records: SourceRecords | None = None,
 ) -> LoadReport:
+    src = source.table
     canonical = schema.get(tm.table)
     report = LoadReport(canonical.name, str(path.resolve()))
     extra = attributes.plan(
@@ -188,8 +224,8 @@ def _load_table(
     try:
         tally = checked.aggregate(rows=checked.count(), bad=checked.__bad.sum()).execute()
         repeated = _repeated_keys(staging, checked, target)
-        broken = _broken_rejects(records) if records is not None else None
-        report.rows_read = int(tally.rows.iloc[0]) + (records.broken.num_rows if records is not None else 0)
+        broken = _broken_rejects(source.broken)
+        report.rows_read = int(tally.rows.iloc[0]) + source.broken.num_rows
         if report.rows_read == 0:
             raise NothingLoaded(f"{path.name} has no rows to load")
         any_bad = bool(tally.bad.fillna(0).iloc[0]) or repeated is not None

@@ -20,6 +20,7 @@ import json
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -149,6 +150,132 @@ def read_records(path: Path, options: SourceOptions = SourceOptions(), *, nested
     return SourceRecords(table, records.broken)
 
 
+#: CSV files above this size are read in pieces of about this size, each stored in the engine before the next
+#: is read, so memory follows the piece, not the file: a 100M-line export is 5-6 GB of text, and read whole
+#: it took about 8.5x its size in memory (docs/scale.md)
+CHUNK_BYTES = 1 << 27
+_SINGLE_BYTE = {"latin-1", "iso8859-1", "cp1252", "iso8859-15", "ascii"}
+
+
+def iter_records(
+    path: Path, options: SourceOptions = SourceOptions(), *, nested_ok=frozenset(), chunk_bytes: int = 0
+) -> Iterator[SourceRecords]:
+    """The file's records as :func:`read_records` gives them, in pieces for a large CSV file (lines stay the
+    file's own). A file that cannot be cut safely (gzip, UTF-16, a quote that never closes, bare carriage
+    returns) comes whole, as one piece."""
+    chunk = chunk_bytes or CHUNK_BYTES
+    delimiter = _streamable_csv(path, options, chunk)
+    if delimiter is None:
+        yield read_records(path, options, nested_ok=nested_ok)
+        return
+    try:
+        yield from _read_csv_pieces(path, options, delimiter, chunk)
+    except pa.ArrowInvalid as exc:
+        raise UnreadableFile(f"{path.name} cannot be read as csv: {_first_line(exc)}") from None
+    except (OSError, csv.Error, ValueError) as exc:
+        raise UnreadableFile(f"{path.name} cannot be read as csv: {_first_line(exc)}") from None
+
+
+def _streamable_csv(path: Path, options: SourceOptions, chunk: int) -> str | None:
+    """The delimiter when ``path`` is a large plain CSV file that can be cut at record ends, else None.
+
+    One pass over the bytes (C-speed counts): the quotes must pair up, so that a newline after an even number
+    of quotes ends a record, and every carriage return must be part of a CRLF, so lines are counted by LF."""
+    if not path.is_file() or path.stat().st_size <= chunk:
+        return None
+    check_options(options)
+    fmt = detect_format(path, options.format)
+    if fmt not in ("csv", "tsv") or _is_gzip(path):
+        return None
+    encoding = codecs.lookup(options.encoding).name
+    if encoding not in ("utf-8", "utf-8-sig") and encoding not in _SINGLE_BYTE:
+        return None
+    quotes = returns = crlf = 0
+    previous_cr = False
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or b"\x00" in head:
+            return None
+        fh.seek(0)
+        while block := fh.read(1 << 24):
+            quotes += block.count(b'"')
+            returns += block.count(b"\r")
+            crlf += block.count(b"\r\n") + (previous_cr and block[:1] == b"\n")
+            previous_cr = block[-1:] == b"\r"
+    if quotes % 2 or returns != crlf:
+        return None
+    return "\t" if fmt == "tsv" else (options.delimiter or ",")
+
+
+def _read_csv_pieces(path: Path, options: SourceOptions, delimiter: str, chunk: int) -> Iterator[SourceRecords]:
+    names: list[str] = []
+    has_header = first = True
+    offset = 0  # lines before the piece
+    carry = b""
+    with open(path, "rb") as fh:
+        while True:
+            more = fh.read(chunk)
+            data = carry + more
+            if first and data.startswith(codecs.BOM_UTF8):
+                data = data[3:]
+            cut = _record_boundary(data) if more else len(data)
+            if cut <= 0 and more:
+                carry = data  # no record ends in this piece (a huge quoted value): read on
+                continue
+            piece, carry = data[:cut], data[cut:]
+            if not piece:
+                break
+            if not options.encoding.lower().replace("-", "").replace("_", "").startswith("utf8"):
+                piece = piece.decode(options.encoding).encode("utf-8")
+            if first:
+                names, has_header = _csv_names(path, piece, options, delimiter)
+            records = _csv_piece(path, piece, names, delimiter, first and has_header, offset)
+            if first:
+                _check_one_column(path, names, records, delimiter, has_header)
+            yield SourceRecords(_nulls(_blank_to_null(records.table), options.null_values), records.broken)
+            offset += piece.count(b"\n")
+            first = False
+            if not more and not carry:
+                break
+
+
+def _record_boundary(data: bytes) -> int:
+    """Where the last whole record of ``data`` ends: after the last newline preceded by an even number of
+    quotes (the piece starts outside any quoted value). -1 when no newline qualifies."""
+    at = data.rfind(b"\n")
+    quotes = data.count(b'"', 0, at) if at >= 0 else 0
+    while at >= 0 and quotes % 2:  # the newline is inside a quoted value: try the one before
+        before = data.rfind(b"\n", 0, at)
+        quotes -= data.count(b'"', max(before, 0), at)
+        at = before
+    return at + 1 if at >= 0 else -1
+
+
+def _csv_piece(path: Path, data: bytes, names: list[str], delimiter: str, header: bool, offset: int) -> SourceRecords:
+    """One piece read as a whole file would be, its lines moved by the ``offset`` lines before it."""
+    try:
+        records = _read_csv_fast(data, names, delimiter, header)
+    except pa.ArrowInvalid as exc:
+        try:  # Arrow does not say where: Python's decoder does
+            data.decode("utf-8")
+        except UnicodeDecodeError as decode_error:
+            line = offset + data.count(b"\n", 0, decode_error.start) + 1
+            raise UnreadableFile(
+                f"{path.name} is not utf-8 text: byte {data[decode_error.start : decode_error.start + 1]!r} on line "
+                f"{line:,}; pass --encoding latin-1 (or cp1252) or re-save it as UTF-8"
+            ) from None
+        raise exc
+    if records is None:
+        records = _read_csv_exact(data.decode("utf-8"), names, delimiter, header)
+    if not offset:
+        return records
+    table = records.table.set_column(
+        records.table.column_names.index(LINE), LINE, pc.add(records.table.column(LINE), offset)
+    )
+    broken = records.broken.set_column(0, "line", pc.add(records.broken.column("line"), offset))
+    return SourceRecords(table, broken)
+
+
 def _not_text(path: Path, options: SourceOptions, exc: UnicodeDecodeError) -> UnreadableFile:
     """Which byte on which line is not text in the encoding, and what to pass instead."""
     data = exc.object if isinstance(exc.object, bytes) else b""
@@ -246,6 +373,16 @@ def _header_fields(data: bytes, delimiter: str) -> list[str]:
 
 def _read_csv(path: Path, options: SourceOptions, delimiter: str) -> SourceRecords:
     data = _utf8_bytes(path, options.encoding)
+    names, has_header = _csv_names(path, data, options, delimiter)
+    records = _read_csv_fast(data, names, delimiter, has_header)
+    if records is None:  # a record Arrow could not split, or lines it cannot number: the exact reader
+        records = _read_csv_exact(data.decode("utf-8"), names, delimiter, has_header)
+    _check_one_column(path, names, records, delimiter, has_header)
+    return records
+
+
+def _csv_names(path: Path, data: bytes, options: SourceOptions, delimiter: str) -> tuple[list[str], bool]:
+    """The column names (from the header, the options or column1..n) and whether the first record is a header."""
     first = _header_fields(data, delimiter)
     if not first:
         raise UnreadableFile(f"{path.name} is empty")
@@ -261,12 +398,12 @@ def _read_csv(path: Path, options: SourceOptions, delimiter: str) -> SourceRecor
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise UnreadableFile(f"{path.name} has repeated column names: {', '.join(dupes)}")
-    records = _read_csv_fast(data, names, delimiter, has_header)
-    if records is None:  # a record Arrow could not split, or lines it cannot number: the exact reader
-        records = _read_csv_exact(data.decode("utf-8"), names, delimiter, has_header)
+    return names, has_header
+
+
+def _check_one_column(path: Path, names: list[str], records: SourceRecords, delimiter: str, has_header: bool):
     if len(names) == 1 and records.table.num_rows and delimiter == "," and not has_header:
         raise UnreadableFile(f"{path.name} does not look like CSV (one column only)")
-    return records
 
 
 def _read_csv_fast(data: bytes, names: list[str], delimiter: str, has_header: bool) -> SourceRecords | None:
