@@ -4,23 +4,25 @@ rules with one item on the right-hand side, as arules produces them.
 support = orders containing the itemset / all orders; confidence = support(lhs + rhs) / support(lhs);
 lift = confidence / support(rhs). An itemset is frequent when its order count >= ceil(min_support x orders).
 
-Two paths reach the same itemsets, chosen by size (``method="auto"``); both give identical rules
-(``tests/test_basket_miner.py`` checks them against each other and a brute-force oracle):
+Two paths reach the same itemsets, chosen by size (``method="auto"``), and give identical rules
+(``tests/test_basket_miner.py`` checks both against a brute-force oracle, and pyfim):
 
-- **In memory**, for at most :data:`IN_MEMORY_MAX_LINES` (basket, item) lines: one query fetches the lines
-  as Arrow, baskets and items get integer codes (Arrow dictionary encoding, items numbered in sorted order)
-  and :mod:`salesintel.analyses.itemsets` mines them with numpy: Apriori with AprioriTid's per-basket
-  occurrence lists, every level a handful of vector operations over all baskets, no Python loop over
-  baskets or lines. Peak memory is about 100 bytes a line (the Arrow strings, the codes, the pair
-  candidates of sparse retail baskets); long baskets with many frequent subsets (dense data) need more,
-  and past :data:`~salesintel.analyses.itemsets.MAX_OCCURRENCES` occurrences in one level the miner
-  stops and the engine path runs instead. Two engine round trips in all, which on small data (Groceries:
-  9,835 baskets) is most of the time.
-- **In the engine** (more lines, or ``method="engine"``): the distinct lines with integer codes for
-  baskets and items are cached once as an engine table; each level is one join and one group-by in the
-  engine, its frequent itemsets (small) are fetched and their occurrences cached as the next level's
-  input, so no level re-runs an earlier one and every query stays the same size. Runs on DuckDB,
-  PostgreSQL and Spark, and spills to disk where the engine does.
+- **In memory**, for at most :data:`IN_MEMORY_MAX_LINES` (basket, item) lines. The lines are fetched as
+  Arrow (a first query fetches up to :data:`PROBE_LINES`, so small data costs one round trip; when there
+  are more, a count decides). Baskets and items get integer codes by Arrow dictionary encoding (items
+  numbered in sorted order), and :mod:`salesintel.analyses.itemsets` mines them with numpy: Apriori's
+  levels with AprioriTid/SETM occurrence lists, every level a few vector operations over all baskets, no
+  Python loop over baskets or lines. Memory: about 105 bytes a line at the peak (the fetched strings,
+  the codes, the candidate pairs of retail-sized baskets; 1.05 GB measured at 10M lines), so about
+  2.6 GB at the threshold. Long baskets with many frequent subsets (dense data) need more: a level's
+  candidates are its frequent itemsets' occurrences times the later items of their baskets, and past
+  :data:`~salesintel.analyses.itemsets.MAX_OCCURRENCES` of them the miner stops and the engine path runs.
+- **In the engine**, above the threshold or with ``method="engine"``: the distinct lines are cached once
+  with integer codes for baskets and items; each level is one join and one group-by, its frequent itemsets
+  (small) are fetched and their occurrences cached as the next level's input, so no level re-runs an
+  earlier one and every query stays the same size. Plain Ibis (tested on DuckDB and PostgreSQL, written
+  for Spark too); it spills to disk where the engine does, and takes about 2-3x the in-memory path's
+  time on DuckDB at 10M lines (``bench/basket_rules.py``).
 """
 
 from __future__ import annotations
@@ -87,8 +89,10 @@ COLUMN_DECLS = (
 )
 
 
-#: (basket, item) lines up to which the rules are mined in memory (about 100 bytes a line at peak: 2.5 GB)
+#: (basket, item) lines up to which the rules are mined in memory (about 105 bytes a line at the peak: 2.6 GB)
 IN_MEMORY_MAX_LINES = 25_000_000
+#: lines the first query fetches: all of them when there are no more (one round trip), else a count decides
+PROBE_LINES = 200_000
 METHODS = ("auto", "memory", "engine")
 
 
@@ -96,47 +100,84 @@ def _min_count(min_support: float, n: int) -> int:
     return max(1, math.ceil(min_support * n - 1e-9))
 
 
-def _lines(baskets: ir.Table) -> ir.Table:
-    lines = baskets.select("basket", item=baskets.item.cast("string"))
-    return lines.filter(lines.basket.notnull() & lines.item.notnull())
+def _fetch(baskets: ir.Table, method: str) -> pa.Table | None:
+    """The (basket, item) lines as Arrow for the in-memory path, or None when they are for the engine."""
+    lines = baskets.select("basket", "item")
+    if method == "auto":
+        probe = lines.limit(PROBE_LINES + 1).to_pyarrow()
+        if probe.num_rows <= PROBE_LINES:
+            return probe
+        del probe  # at most PROBE_LINES fetched in vain
+        if int(lines.count().execute()) > IN_MEMORY_MAX_LINES:
+            return None
+    return lines.to_pyarrow()
 
 
-def _memory_itemsets(lines: ir.Table, *, min_support: float, max_len: int) -> tuple[Itemsets, pa.Array, int]:
-    """The frequent itemsets mined with numpy from the fetched lines, the item names and the basket count."""
-    table = lines.to_pyarrow()
-    basket, _ = _dictionary_codes(table["basket"])
-    item, names = _dictionary_codes(table["item"])
-    order = pc.array_sort_indices(names).to_numpy()  # items numbered in sorted order, as the engine's codes
-    rank = np.empty(len(order), np.int64)
-    rank[order] = np.arange(len(order))
-    n = len(np.unique(basket))
-    found = itemsets.mine(basket, rank[item], len(order), min_count=_min_count(min_support, n), max_len=max_len)
-    return found, names.take(pa.array(order[found.codes])), n
+def _memory_itemsets(
+    baskets: ir.Table, method: str, *, min_support: float, max_len: int
+) -> tuple[Itemsets, pa.Array, int] | None:
+    """The frequent itemsets mined with numpy from the fetched lines, the item names and the basket count;
+    None when the lines are for the engine (too many, or too dense)."""
+    coded = _coded(baskets, method)
+    if coded is None:
+        return None
+    basket, item, names, n = coded
+    try:
+        found = itemsets.mine(basket, item, len(names), min_count=_min_count(min_support, n), max_len=max_len)
+    except itemsets.TooDense:
+        return None  # dense data: the engine can spill to disk
+    return found, names.take(pa.array(found.codes)), n
+
+
+def _coded(baskets: ir.Table, method: str) -> tuple[np.ndarray, np.ndarray, pa.Array, int] | None:
+    """Integer codes of the fetched lines' baskets and items (items numbered in sorted order), the sorted
+    item names and the number of baskets; the Arrow table is released before mining."""
+    table = _fetch(baskets, method)
+    if table is None:
+        return None
+    if table["basket"].null_count or table["item"].null_count:
+        table = table.filter(pc.and_(pc.is_valid(table["basket"]), pc.is_valid(table["item"])))
+    basket, baskets_seen = _dictionary_codes(table["basket"])
+    item, values = _dictionary_codes(table["item"])
+    del table
+    names, order = _sorted_names(values)
+    rank = np.empty(len(order), np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    return basket, rank[item], names.take(pa.array(order)), len(baskets_seen)
 
 
 def _dictionary_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     """Integer codes and the distinct values of ``column`` (one hash pass in Arrow)."""
     encoded = pc.dictionary_encode(column)  # one dictionary shared by every chunk
     if not encoded.num_chunks:
-        return np.zeros(0, np.int64), column.type and pa.array([], column.type)
+        return np.zeros(0, np.int32), pa.array([], column.type)
     codes = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks])
-    return codes.astype(np.int64, copy=False), encoded.chunks[0].dictionary
+    return codes, encoded.chunks[0].dictionary
 
 
-def _engine_itemsets(lines: ir.Table, *, min_support: float, max_len: int) -> tuple[Itemsets, pa.Array, int]:
+def _sorted_names(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The items as text and the order that sorts them: item codes follow it in both paths, so a rule's
+    left side lists its items in the same order whatever the engine's collation."""
+    names = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
+    return names, pc.array_sort_indices(names).to_numpy()
+
+
+def _engine_itemsets(baskets: ir.Table, *, min_support: float, max_len: int) -> tuple[Itemsets, pa.Array, int]:
     """The frequent itemsets counted in the engine, level by level, each level's occurrences cached once."""
     with ExitStack() as temp:
 
         def keep(table: ir.Table) -> ir.Table:
             return temp.enter_context(table.cache())
 
-        lines = keep(lines.distinct())
+        lines = baskets.select("basket", "item")
+        lines = keep(lines.filter(lines.basket.notnull() & lines.item.notnull()).distinct())
         n = int(lines.basket.nunique().execute())
         min_count = _min_count(min_support, n)
         counts = lines.group_by("item").aggregate(n=lines.count())
-        items = counts.filter(counts.n >= min_count).to_pyarrow().sort_by("item")
-        found = Itemsets.of_items(np.arange(items.num_rows), items["n"].to_numpy())
-        codes = ibis.memtable(pa.table({"item": items["item"], "i": pa.array(range(items.num_rows), pa.int64())}))
+        items = counts.filter(counts.n >= min_count).to_pyarrow()
+        names, order = _sorted_names(items["item"].combine_chunks())
+        found = Itemsets.of_items(np.arange(len(order)), items["n"].to_numpy()[order])
+        codes = ibis.memtable({"item": items["item"].take(order), "i": pa.array(range(len(order)), pa.int64())})
         basket_codes = lines.select("basket").distinct().mutate(b=ibis.row_number())
         coded = lines.join(codes, "item").join(basket_codes, "basket").select("b", "i")
         coded = keep(coded.order_by("b"))
@@ -154,28 +195,24 @@ def _engine_itemsets(lines: ir.Table, *, min_support: float, max_len: int) -> tu
             if found.levels[-1].size < max_len:
                 nxt = ext.join(level, ["s", "new"])
                 occ = keep(nxt.select("b", s=nxt.id, last=nxt.new))
-    return found, items["item"].combine_chunks(), n
+    return found, names.take(pa.array(order)), n
 
 
 def frequent_itemsets(
     baskets: ir.Table, *, min_support: float, max_len: int = 10, method: str = "auto"
 ) -> tuple[Itemsets, pa.Array, int]:
-    """The frequent itemsets of ``baskets`` (one row per (basket, item); repeats are ignored), the names of
-    their items (``names[j]`` is item code j, in sorted order) and the number of baskets.
+    """The frequent itemsets of ``baskets`` (one row per (basket, item); repeats and nulls are ignored), the
+    names of their items (``names[j]`` is item code j, in sorted order) and the number of baskets.
 
     ``method``: ``"memory"``, ``"engine"`` or ``"auto"`` (in memory up to :data:`IN_MEMORY_MAX_LINES` lines).
     """
     if method not in METHODS:
         raise UserInputError(f"basket rules: method must be one of {', '.join(METHODS)}, not {method!r}")
-    lines = _lines(baskets)
-    if method == "auto":
-        method = "memory" if int(lines.count().execute()) <= IN_MEMORY_MAX_LINES else "engine"
-    if method == "memory":
-        try:
-            return _memory_itemsets(lines, min_support=min_support, max_len=max_len)
-        except itemsets.TooDense:
-            pass  # dense data: the engine can spill to disk
-    return _engine_itemsets(lines, min_support=min_support, max_len=max_len)
+    if method != "engine":
+        found = _memory_itemsets(baskets, method, min_support=min_support, max_len=max_len)
+        if found is not None:
+            return found
+    return _engine_itemsets(baskets, min_support=min_support, max_len=max_len)
 
 
 def basket_rules(
@@ -186,7 +223,8 @@ def basket_rules(
     max_len: int = 10,
     method: str = "auto",
 ) -> pa.Table:
-    """Rules {lhs} => {rhs} (columns :data:`COLUMNS`), sorted by lift, then support, then the names.
+    """Rules {lhs} => {rhs} (columns :data:`COLUMNS`), sorted by lift, support and confidence (descending),
+    then by the names.
 
     ``baskets`` has columns ``basket`` and ``item``; ``method`` as in :func:`frequent_itemsets`.
 
@@ -196,37 +234,28 @@ def basket_rules(
         'b'
     """
     found, names, n = frequent_itemsets(baskets, min_support=min_support, max_len=max_len, method=method)
-    parts = [
-        part
-        for size in range(2, len(found.levels) + 1)
-        for drop in range(size)
-        if (part := _rules_without(found, size, drop, names, n, min_confidence)) is not None
-    ]
+    parts = [_rules_of_size(found, size, names, n, min_confidence) for size in range(2, len(found.levels) + 1)]
     table = pa.concat_tables(parts) if parts else SCHEMA.empty_table()
-    keys = [("lift", "descending"), ("support", "descending"), ("antecedent", "ascending"), ("consequent", "ascending")]
-    return table.sort_by(keys)
+    by = [("lift", "descending"), ("support", "descending"), ("confidence", "descending")]
+    return table.sort_by([*by, ("antecedent", "ascending"), ("consequent", "ascending")])
 
 
-def _rules_without(
-    found: Itemsets, size: int, drop: int, names: pa.Array, n: int, min_confidence: float
-) -> pa.Table | None:
-    """The rules whose consequent is item ``drop`` (by position) of an itemset of ``size`` items."""
+def _rules_of_size(found: Itemsets, size: int, names: pa.Array, n: int, min_confidence: float) -> pa.Table:
+    """The rules from the itemsets of ``size`` items: each item (by position ``drop``) as the consequent."""
     level, below = found.levels[size - 1], found.levels[size - 2]
-    confidence = level.count / below.count[level.subs[:, drop]]
-    ok = np.flatnonzero(confidence >= min_confidence - 1e-12)
-    if not len(ok):
-        return None
-    members = found.members(size)[ok]
-    lhs = [names.take(pa.array(members[:, j])) for j in range(size) if j != drop]
-    rhs = members[:, drop]
-    confidence = confidence[ok]
+    confidence = level.count[:, None] / below.count[level.subs]  # (itemsets, position of the consequent)
+    which, drop = np.nonzero(confidence >= min_confidence - 1e-12)
+    members = found.members(size)[which]
+    rows = np.arange(len(which))
+    lhs = [names.take(pa.array(members[rows, j + (j >= drop)])) for j in range(size - 1)]
+    rhs, confidence, count = members[rows, drop], confidence[which, drop], level.count[which]
     return pa.table(
         {
-            "antecedent": lhs[0] if len(lhs) == 1 else pc.binary_join_element_wise(*lhs, ", "),
+            "antecedent": lhs[0] if size == 2 else pc.binary_join_element_wise(*lhs, ", "),
             "consequent": names.take(pa.array(rhs)),
-            "size": np.full(len(ok), size, np.int64),
-            "orders": level.count[ok],
-            "support": level.count[ok] / n,
+            "size": np.full(len(which), size, np.int64),
+            "orders": count,
+            "support": count / n,
             "confidence": confidence,
             "lift": confidence / (found.levels[0].count[rhs] / n),
         },
@@ -266,6 +295,9 @@ BASKETS = register(
             )
         },
         compute=_compute,
-        python_step="rules from the frequent itemsets' counts",
+        python_step=(
+            "frequent itemsets mined with numpy from the fetched (order, product) lines when there are at most "
+            "IN_MEMORY_MAX_LINES (else counted in the engine, level by level), then rules from their counts"
+        ),
     )
 )
