@@ -36,7 +36,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python bench/load_orders.py
+	$(BIN)/python bench/load_retail.py
 	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/basket_rules.py
 	$(BIN)/python bench/clv.py
 
 clean:

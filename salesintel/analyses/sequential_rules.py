@@ -82,11 +82,16 @@ COLUMN_DECLS = (
 )
 BY_CHOICES = ("product", "category")
 PAIR_MONTH = ["antecedent", "consequent", "month"]
-PAIR_SHIFT = 1 << 32  # item codes are int32 row numbers
 
 
 def first_purchases(orders: ir.Table, products: ir.Table, *, as_of: date, by: str = "product") -> ir.Table:
     """One row per customer and item (product or category): ``customer_id, item, first_on`` (a date)."""
+    o = _bought(orders, products, as_of=as_of, by=by)
+    return o.group_by("customer_id", "item").aggregate(first_on=o.ordered_at.min().date())
+
+
+def _bought(orders: ir.Table, products: ir.Table, *, as_of: date, by: str) -> ir.Table:
+    """The positive order lines up to ``as_of``, with ``item`` (the product or its category)."""
     if by not in BY_CHOICES:
         raise UserInputError(f"by must be product or category, not {by!r}")
     o = orders_until(orders, as_of)
@@ -96,8 +101,7 @@ def first_purchases(orders: ir.Table, products: ir.Table, *, as_of: date, by: st
         item = o.category
     else:
         item = o.product_id
-    o = o.mutate(item=item)
-    return o.group_by("customer_id", "item").aggregate(first_on=o.ordered_at.min().date())
+    return o.mutate(item=item)
 
 
 def with_days(first: ir.Table) -> ir.Table:
@@ -109,7 +113,7 @@ def rule_counts(first: ir.Table, *, as_of: date, window_days: int, antecedent=No
     """Per ordered pair (A, B): ``customers_a`` and ``customers_a_then_b`` (engine-side, no baseline).
 
     ``first`` is a :func:`first_purchases` table, with its string ids or with the integer codes of
-    :func:`encode_first_purchases`; ``antecedent`` is an item (or its code) to restrict A to.
+    :func:`coded_first_purchases`; ``antecedent`` is an item (or its code) to restrict A to.
 
     >>> import ibis, datetime as d
     >>> first = ibis.memtable({"customer_id": ["c1", "c1", "c2"], "item": ["A", "B", "A"],
@@ -125,14 +129,15 @@ def rule_counts(first: ir.Table, *, as_of: date, window_days: int, antecedent=No
         a = a.filter(a.antecedent == antecedent)
     # not ``a.group_by(...)``: a subquery used twice becomes a CTE, which DuckDB materialises (2x slower at 10M)
     n_a = first.group_by(antecedent=first.item).aggregate(
-        eligible=(first.day <= _last_full_day(as_of, window_days)).sum()
+        eligible=first.count(where=first.day <= _last_full_day(as_of, window_days))
     )
     # B first bought after the window never counts: leave those pairs out of the join rather than filter later
     pairs = a.join(b, [a.customer_id == b.customer_id, b.b_day <= a.a_day + window_days])
     pairs = pairs.filter(pairs.antecedent != pairs.consequent)
-    # every joined pair is either owned before A (B on or before A's day) or a hit: one count, one sum
+    # every joined pair is either owned before A (B on or before A's day) or a hit: two counts. COUNT(*)
+    # FILTER, not SUM(CAST(... AS INT)): DuckDB sums integers as 128-bit HUGEINTs (pair count 1.35x slower)
     agg = pairs.group_by("antecedent", "consequent").aggregate(
-        joined=pairs.count(), owned_before=(pairs.b_day <= pairs.a_day).sum()
+        joined=pairs.count(), owned_before=pairs.count(where=pairs.b_day <= pairs.a_day)
     )
     agg = agg.join(n_a, "antecedent")
     return agg.select(
@@ -147,10 +152,20 @@ def median_lags(first: ir.Table, pairs: ir.Table, *, as_of: date, window_days: i
     """``antecedent, consequent, median_days``: the median days from first A to first B among the hits.
 
     Computed only for ``pairs`` (the reported rules): the holistic median is the dearest aggregate here.
+    Driven from the pairs (each A's buyers, then their row of B), not from the per-customer self-join of
+    everything: there are few reported rules.
     """
     a, b = _pair_sides(with_days(first), as_of=as_of, window_days=window_days)
-    hits = a.join(b, [a.customer_id == b.customer_id, b.b_day > a.a_day, b.b_day <= a.a_day + window_days])
-    hits = hits.join(pairs, ["antecedent", "consequent"])
+    hits = pairs.join(a, "antecedent")
+    hits = hits.join(
+        b,
+        [
+            hits.customer_id == b.customer_id,
+            hits.consequent == b.consequent,
+            b.b_day > hits.a_day,
+            b.b_day <= hits.a_day + window_days,
+        ],
+    )
     return hits.group_by("antecedent", "consequent").aggregate(median_days=(hits.b_day - hits.a_day).median())
 
 
@@ -171,58 +186,66 @@ def monthly_baseline(active: ir.Table, first: ir.Table, *, window_days: int) -> 
     ``active - owned(B) - (held(A) - owned_both)``, with ``owned_both`` from :func:`pair_month_overlap`.
     """
     first = with_days(first)
-    joined = active.join(first.select("customer_id", item=first.item, day=first.day), "customer_id")
+    f = first.select("customer_id", item=first.item, day=first.day)
+    # an item first bought after the window holds nowhere: leave it out of the join rather than count it
+    joined = active.join(f, [active.customer_id == f.customer_id, f.day < active.month + window_days])
     return joined.group_by("item", "month").aggregate(
-        owned=(joined.day < joined.month).sum(), held=(joined.day < joined.month + window_days).sum()
+        owned=joined.count(where=joined.day < joined.month), held=joined.count()
     )
 
 
 def pair_month_overlap(active: ir.Table, first: ir.Table, pairs: ir.Table, *, window_days: int) -> ir.Table:
-    """Per pair (A, B) and month: among that month's active customers who bought A before the window ended,
-    ``owned_both`` already owned B at the month's start and ``bought_both`` first bought B within the window.
+    """Per unordered pair (``lo < hi``) and month, among that month's active customers who held both items
+    before the window ended: ``both_held`` of them, ``owned_lo`` and ``owned_hi`` of them already owned
+    lo, hi at the month's start.
 
-    These are the A holders to take out of B's monthly comparison group; only ``pairs`` are computed, and
-    only for customers who hold both (``first`` has integer item codes, see :func:`encode_first_purchases`).
+    For a rule A -> B these are the A holders to take out of B's monthly comparison group: owned both =
+    owned B, bought both = both_held - owned B. The count is symmetric but for who owned which, so each
+    customer's pair is joined and grouped once, not twice. Only the pairs of ``pairs`` (either direction)
+    are computed, and only for customers who hold both (``first`` has integer item codes).
     """
     first = with_days(first)
-    a = first.select("customer_id", antecedent=first.item, a_day=first.day)
-    b = first.select("customer_id", consequent=first.item, b_day=first.day)
-    both = a.join(b, "customer_id")
-    both = both.filter(both.antecedent != both.consequent)
+    wanted = pairs.select(
+        lo=ibis.least(pairs.antecedent, pairs.consequent), hi=ibis.greatest(pairs.antecedent, pairs.consequent)
+    ).distinct()
+    x = first.select("customer_id", lo=first.item, lo_day=first.day)
+    y = first.select(customer_id_y=first.customer_id, hi=first.item, hi_day=first.day)
+    both = x.join(y, [x.customer_id == y.customer_id_y, x.lo < y.hi])
     # the semi-join on the plain columns: on a computed key PostgreSQL's planner (blind on temporary tables,
     # which have no statistics) crossed every pair with every row and filled the disk at 1M lines
-    both = both.semi_join(pairs.select("antecedent", "consequent"), ["antecedent", "consequent"])
-    # one integer key per pair: the grouping hashes one column instead of two
-    both = both.mutate(pair=_pair_key(both.antecedent, both.consequent))
-    # a month counts when both items were held before its window ended: month > max(a_day, b_day) - window
-    both = both.select("customer_id", "pair", "b_day", start=ibis.greatest(both.a_day, both.b_day) - window_days)
+    both = both.semi_join(wanted, ["lo", "hi"])
+    # a month counts when both items were held before its window ended: month > max(lo_day, hi_day) - window
+    both = both.select(
+        "customer_id", "lo", "hi", "lo_day", "hi_day", start=ibis.greatest(both.lo_day, both.hi_day) - window_days
+    )
     both = both.view()  # a fresh relation: Ibis refuses the inequality against the self-join's own columns
     j = both.join(active, [both.customer_id == active.customer_id, active.month > both.start])
-    per = j.group_by("pair", "month").aggregate(
-        owned_both=(j.b_day < j.month).sum(), bought_both=(j.b_day >= j.month).sum()
-    )
-    return per.select(
-        antecedent=(per.pair // PAIR_SHIFT).cast("int32"),
-        consequent=(per.pair % PAIR_SHIFT).cast("int32"),
-        month=per.month,
-        owned_both=per.owned_both,
-        bought_both=per.bought_both,
+    return j.group_by("lo", "hi", "month").aggregate(
+        both_held=j.count(), owned_lo=j.count(where=j.lo_day < j.month), owned_hi=j.count(where=j.hi_day < j.month)
     )
 
 
-def _pair_key(antecedent: ir.IntegerValue, consequent: ir.IntegerValue) -> ir.IntegerValue:
-    return antecedent.cast("int64") * PAIR_SHIFT + consequent.cast("int64")
-
-
-def encode_first_purchases(first: ir.Table) -> tuple[ir.Table, ir.Table]:
-    """Integer codes for the customers and items of ``first``: ``(customer_codes, item_codes)``.
+def encode_purchases(bought: ir.Table) -> tuple[ir.Table, ir.Table]:
+    """Integer codes for the customers and items of the positive order lines: ``(customer_codes, item_codes)``.
 
     The pair counts group tens of millions of joined rows by (A, B); two small integers hash far faster
     than two strings, and small dense codes let DuckDB use its perfect hash table.
     """
-    customers = first.select("customer_id").distinct()
-    items = first.select("item").distinct()
+    customers = bought.select("customer_id").distinct()
+    items = bought.select("item").distinct()
     return (customers.mutate(code=ibis.row_number().cast("int32")), items.mutate(code=ibis.row_number().cast("int32")))
+
+
+def coded_first_purchases(bought: ir.Table, customers: ir.Table, items: ir.Table) -> ir.Table:
+    """``customer_id, item, day, first_on``: first purchases with integer codes and the day as a number.
+
+    The codes are joined onto the order lines before grouping, so the grouping hashes two integers, not
+    two strings; ``first_on`` rides along for the month of the first purchase (the baseline's weights).
+    """
+    lines = bought.join(customers, "customer_id").join(items, "item")
+    lines = lines.select(customer_id=lines.code, item=lines.code_right, ordered_at=lines.ordered_at)
+    first = lines.group_by("customer_id", "item").aggregate(first_on=lines.ordered_at.min().date())
+    return first.mutate(day=first.first_on.epoch_days().cast("int32"))
 
 
 def sequential_rules(
@@ -271,9 +294,8 @@ def sequential_rules(
 
 @dataclass(frozen=True)
 class _Tables:
-    first: ir.Table  # customer_id, item, first_on (the ids as loaded)
     items: ir.Table  # item, code
-    coded: ir.Table  # customer_id, item, day: integer codes and day numbers
+    coded: ir.Table  # customer_id, item, day, first_on: integer codes and day numbers
     active: ir.Table  # customer_id (code), month: the months each customer ordered in
 
 
@@ -287,17 +309,13 @@ def _engine_tables(
         def keep(table: ir.Table) -> ir.Table:
             return temp.enter_context(table.cache())
 
-        first = keep(first_purchases(orders, products, as_of=as_of, by=by))
-        customers, items = (keep(t) for t in encode_first_purchases(first))
-        coded = first.join(customers, "customer_id").join(items, "item")
-        coded = coded.select(
-            customer_id=coded.code, item=coded.code_right, day=coded.first_on.epoch_days().cast("int32")
-        )
-        # ordered by customer, the self-join probes neighbouring rows (about 1.5x faster at 10M lines)
-        coded = keep(coded.order_by("customer_id"))
+        bought = _bought(orders, products, as_of=as_of, by=by)
+        customers, items = (keep(t) for t in encode_purchases(bought))
+        # ordered by customer, the self-joins probe neighbouring rows (about 1.5x faster at 10M lines)
+        coded = keep(coded_first_purchases(bought, customers, items).order_by("customer_id"))
         active = customer_months(orders, as_of=as_of, window_days=window_days).join(customers, "customer_id")
         active = keep(active.select(customer_id=active.code, month=active.month))
-        yield _Tables(first, items, coded, active)
+        yield _Tables(items, coded, active)
 
 
 def _code_of(names, item: str) -> int:
@@ -320,41 +338,59 @@ def _pair_sides(first: ir.Table, *, as_of: date, window_days: int) -> tuple[ir.T
     )
 
 
-def _first_month_weights(first: ir.Table, items: ir.Table, *, as_of: date, window_days: int) -> ir.Table:
+def _first_month_weights(coded: ir.Table, *, as_of: date, window_days: int) -> ir.Table:
     """How many eligible A buyers made their first A purchase in each month: the baseline's weights."""
-    a = first.filter(first.first_on <= ibis.literal(as_of - timedelta(days=window_days)))
-    w = a.group_by("item", month=a.first_on.truncate("M").epoch_days().cast("int32")).aggregate(w=a.count())
-    w = w.join(items, "item")
-    return w.select(antecedent=w.code, month=w.month, w=w.w)
+    a = coded.filter(coded.day <= _last_full_day(as_of, window_days))
+    month = a.first_on.truncate("M").epoch_days().cast("int32")
+    return a.group_by(antecedent=a.item, month=month).aggregate(w=a.count())
 
 
 def _with_baseline(counts: ir.Table, tables: _Tables, *, as_of: date, window_days: int):
     """The counts with ``baseline``: B's monthly rate among comparable customers without A, weighted by
     when the A buyers first bought A. A month with no comparable customer carries no weight."""
-    weights = _first_month_weights(tables.first, tables.items, as_of=as_of, window_days=window_days)
+    weights = _first_month_weights(tables.coded, as_of=as_of, window_days=window_days)
     monthly = monthly_baseline(tables.active, tables.coded, window_days=window_days)
     overlap = pair_month_overlap(tables.active, tables.coded, counts, window_days=window_days)
     # cached apart: as one query over all the inputs DuckDB picks a plan that is 3x slower
-    size = tables.active.group_by("month").aggregate(active=tables.active.count())
     with weights.cache() as weights, monthly.cache() as monthly, overlap.cache() as overlap:
-        wb = counts.select("antecedent", "consequent").join(weights, "antecedent").join(size, "month")
-        b_side = monthly.select(consequent=monthly.item, month=monthly.month, owned=monthly.owned, held=monthly.held)
-        a_side = monthly.select(antecedent=monthly.item, month=monthly.month, held_a=monthly.held)
-        for side, keys in ((b_side, ["consequent", "month"]), (a_side, ["antecedent", "month"]), (overlap, PAIR_MONTH)):
-            wb = wb.left_join(side, keys).select(~selectors.endswith("_right"))
-        owned, held, held_a = wb.owned.fill_null(0), wb.held.fill_null(0), wb.held_a.fill_null(0)
-        owned_both, bought_both = wb.owned_both.fill_null(0), wb.bought_both.fill_null(0)
-        wb = wb.mutate(comparable=wb.active - owned - held_a + owned_both, bought=held - owned - bought_both)
-        wb = wb.filter(wb.comparable > 0)
-        wb = wb.mutate(rate=wb.bought.cast("float64") / wb.comparable.cast("float64"))
-        baseline = wb.group_by("antecedent", "consequent").aggregate(
-            baseline=(wb.w * wb.rate).sum() / wb.w.sum().cast("float64")
+        return _baseline(counts, weights, monthly, overlap, tables.active).execute()
+
+
+def _baseline(counts: ir.Table, weights: ir.Table, monthly: ir.Table, overlap: ir.Table, active: ir.Table):
+    """Per pair and month, comparable = active - owned B - held A + owned both and bought = held B - owned B
+    - bought both; the weighted mean of the monthly rates, joined onto ``counts``."""
+    size = active.group_by("month").aggregate(active=active.count())
+    wb = counts.select("antecedent", "consequent").join(weights, "antecedent").join(size, "month")
+    b_side = monthly.select(consequent=monthly.item, month=monthly.month, owned=monthly.owned, held=monthly.held)
+    a_side = monthly.select(antecedent=monthly.item, month=monthly.month, held_a=monthly.held)
+    # per rule A -> B, the overlap row of the pair {A, B}: owned both is "owned B" of the pair
+    both = overlap.select(
+        antecedent=overlap.lo,
+        consequent=overlap.hi,
+        month=overlap.month,
+        both_held=overlap.both_held,
+        owned_both=overlap.owned_hi,
+    ).union(
+        overlap.select(
+            antecedent=overlap.hi,
+            consequent=overlap.lo,
+            month=overlap.month,
+            both_held=overlap.both_held,
+            owned_both=overlap.owned_lo,
         )
-        return (
-            counts.left_join(baseline, ["antecedent", "consequent"])
-            .select("antecedent", "consequent", "customers_a", "customers_a_then_b", "baseline")
-            .execute()
-        )
+    )
+    for side, keys in ((b_side, ["consequent", "month"]), (a_side, ["antecedent", "month"]), (both, PAIR_MONTH)):
+        wb = wb.left_join(side, keys).select(~selectors.endswith("_right"))
+    owned, held, held_a = wb.owned.fill_null(0), wb.held.fill_null(0), wb.held_a.fill_null(0)
+    owned_both, both_held = wb.owned_both.fill_null(0), wb.both_held.fill_null(0)
+    wb = wb.mutate(comparable=wb.active - owned - held_a + owned_both, bought=held - owned - (both_held - owned_both))
+    wb = wb.filter(wb.comparable > 0)
+    wb = wb.mutate(w=wb.w.cast("float64"), rate=wb.bought.cast("float64") / wb.comparable.cast("float64"))
+    # the weights summed as floats (exact for counts below 2^53): DuckDB sums integers as 128-bit HUGEINTs
+    baseline = wb.group_by("antecedent", "consequent").aggregate(baseline=(wb.w * wb.rate).sum() / wb.w.sum())
+    return counts.left_join(baseline, ["antecedent", "consequent"]).select(
+        "antecedent", "consequent", "customers_a", "customers_a_then_b", "baseline"
+    )
 
 
 def _with_median(df, coded: ir.Table, *, as_of: date, window_days: int):

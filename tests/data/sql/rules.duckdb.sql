@@ -41,7 +41,8 @@ FROM (
     "t13"."antecedent",
     "t13"."consequent",
     COUNT(*) AS "joined",
-    SUM(CAST("t13"."b_day" <= "t13"."a_day" AS INT)) AS "owned_before"
+    COUNT(*) FILTER(WHERE
+      "t13"."b_day" <= "t13"."a_day") AS "owned_before"
   FROM (
     SELECT
       *
@@ -84,7 +85,8 @@ FROM (
 INNER JOIN (
   SELECT
     "t6"."item" AS "antecedent",
-    SUM(CAST("t6"."day" <= 20272 AS INT)) AS "eligible"
+    COUNT(*) FILTER(WHERE
+      "t6"."day" <= 20272) AS "eligible"
   FROM "t4" AS "t6"
   GROUP BY
     1

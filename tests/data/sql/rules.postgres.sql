@@ -42,7 +42,8 @@ FROM (
     "t13"."antecedent",
     "t13"."consequent",
     COUNT(*) AS "joined",
-    SUM(CAST(CAST("t13"."b_day" <= "t13"."a_day" AS INT) AS BIGINT)) AS "owned_before"
+    COUNT(*) FILTER(WHERE
+      "t13"."b_day" <= "t13"."a_day") AS "owned_before"
   FROM (
     SELECT
       *
@@ -85,7 +86,8 @@ FROM (
 INNER JOIN (
   SELECT
     "t6"."item" AS "antecedent",
-    SUM(CAST(CAST("t6"."day" <= 20272 AS INT) AS BIGINT)) AS "eligible"
+    COUNT(*) FILTER(WHERE
+      "t6"."day" <= 20272) AS "eligible"
   FROM "t4" AS "t6"
   GROUP BY
     1

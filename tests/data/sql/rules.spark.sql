@@ -42,7 +42,7 @@ FROM (
     `t13`.`antecedent`,
     `t13`.`consequent`,
     COUNT(*) AS `joined`,
-    SUM(CAST(`t13`.`b_day` <= `t13`.`a_day` AS INT)) AS `owned_before`
+    SUM(CAST(`t13`.`b_day` <= `t13`.`a_day` AS BIGINT)) AS `owned_before`
   FROM (
     SELECT
       *
@@ -85,7 +85,7 @@ FROM (
 INNER JOIN (
   SELECT
     `t6`.`item` AS `antecedent`,
-    SUM(CAST(`t6`.`day` <= 20272 AS INT)) AS `eligible`
+    SUM(CAST(`t6`.`day` <= 20272 AS BIGINT)) AS `eligible`
   FROM `t4` AS `t6`
   GROUP BY
     1
