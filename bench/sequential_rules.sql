@@ -146,7 +146,7 @@ SELECT CAST(row_number() OVER () AS INTEGER) AS rule, *
 FROM (
     SELECT k.antecedent, k.consequent, k.customers_a, k.customers_a_then_b,
            k.customers_a_then_b / k.customers_a AS confidence, b.baseline,
-           k.customers_a_then_b / k.customers_a / greatest(b.baseline, 1e-9) AS lift
+           CASE WHEN b.baseline IS NULL THEN NULL ELSE k.customers_a_then_b / k.customers_a / greatest(b.baseline, 1e-9) END AS lift
     FROM seq_counts k
     LEFT JOIN seq_baseline b ON b.antecedent = k.antecedent AND b.consequent = k.consequent
 )
