@@ -13,9 +13,7 @@ first A), lift, p-values, and the median lag of the reported rules.
 ``product_id`` categorical (the codes are the integer ids every merge and group-by works on).
 
 A pair with no baseline (nobody comparable in its months) has no lift and no p-value and passes only a
-lift floor of 0, as docs/definitions.md and salesintel have it. (The SQL file differs there: DuckDB's
-``greatest(NULL, 1e-9)`` is 1e-9, so it reports a lift of confidence / 1e-9; no such pair occurs in
-bench/rules.py's data.)
+lift floor of 0, as docs/definitions.md, salesintel and bench/sequential_rules.sql have it.
 """
 
 from __future__ import annotations

@@ -109,23 +109,26 @@ def check_same_counts(ours: pd.DataFrame, peer: pd.DataFrame) -> None:
     print(f"  SQL pair count agrees on all {len(mine):,} pairs")
 
 
-def check_same_rules(ours: pa.Table, peer: pa.Table, *, rel: float = 1e-9) -> None:
-    """Same rules, same counts, baseline, lift, p-values (to ``rel``) and medians, or the ratio means nothing."""
+def check_same_rules(ours: pa.Table, peer: pa.Table, *, rel: float = 1e-9, name: str = "SQL") -> None:
+    """Same rules, same counts, baseline, lift, p-values (to ``rel``) and medians, or the ratio means nothing;
+    ``name`` says which peer in the messages."""
     key = ["antecedent", "consequent"]
     mine = ours.to_pandas().set_index(key).sort_index()
     theirs = peer.to_pandas().set_index(key).sort_index()
     assert mine.index.equals(theirs.index), (
         f"different rules: {len(mine.index.difference(theirs.index))} only ours, "
-        f"{len(theirs.index.difference(mine.index))} only the SQL's"
+        f"{len(theirs.index.difference(mine.index))} only the {name} peer's"
     )
     for col in ("window_days", "customers_a", "customers_a_then_b"):
-        assert (mine[col] == theirs[col]).all(), f"{col} differs"
+        assert (mine[col] == theirs[col]).all(), f"{col} differs from the {name} peer"
     for col in ("confidence", "baseline", "lift", "p_value", "median_days"):
         a, b = mine[col].to_numpy(float), theirs[col].to_numpy(float)
         same = np.isclose(a, b, rtol=rel, atol=1e-300) | (np.isnan(a) & np.isnan(b))
         worst = np.nanmax(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)) if len(a) else 0.0
-        assert same.all(), f"{col} differs on {int((~same).sum())} rules (worst relative {worst:.3g})"
-    print(f"  SQL peer agrees on all {len(mine):,} rules (counts, baseline, lift, p-values to {rel:g}, medians)")
+        assert same.all(), (
+            f"{col} differs from the {name} peer on {int((~same).sum())} rules (worst relative {worst:.3g})"
+        )
+    print(f"  {name} peer agrees on all {len(mine):,} rules (counts, baseline, lift, p-values to {rel:g}, medians)")
 
 
 # -- the pieces, side by side: each step of sequential_rules against the SQL statements doing the same work,
