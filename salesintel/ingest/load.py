@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -30,11 +31,17 @@ from salesintel.errors import NothingLoaded, TooManyRejects, UnreadableFile, Use
 from salesintel.ingest import attributes
 from salesintel.ingest import rejects as rejects_
 from salesintel.ingest import validate as v
-from salesintel.ingest.mapping import TableMapping, apply, identity, load_mapping
-from salesintel.ingest.read import LINE, SourceOptions, iter_records
+from salesintel.ingest.mapping import TableMapping, apply, identity, load_mapping, numbers_by_file_order
+from salesintel.ingest.read import LINE, CsvBytes, PlainCsv, SourceOptions, iter_records, plain_csv
 from salesintel.store import Store, now_utc
 from salesintel.store.engine import bare_name
-from salesintel.store.staging import staging_backend
+from salesintel.store.staging import scan_csv, staging_backend, stop_with
+
+#: A clean first load of a plain CSV file into an empty table of a DuckDB store is read, checked and stored
+#: by one INSERT ... SELECT over DuckDB's own parallel reader (docs/performance.md). A file with any row to
+#: refuse, any repeated key or any record that is not one line takes the general path, which numbers lines.
+#: Tests turn it off to compare both paths.
+ONE_PASS = True
 
 
 @dataclass
@@ -55,6 +62,7 @@ class LoadReport:
     ignored: list[str] = field(default_factory=list)  # source columns this table has no place for
     load_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # loads.load_id; its rejects carry it
     content_sha256: str | None = None  # of the file's bytes: the same content under another name
+    one_pass: bool = False  # read, checked and stored in one pass over the file (a clean first load)
 
     @property
     def stored(self) -> int:
@@ -99,6 +107,9 @@ def load_file(
         load_mapping(mapping, table, source) if mapping else identity(_required_table(table), source or SourceOptions())
     )
     staging = staging_backend(store)
+    one_pass = _load_in_one_pass(store, staging, path, plan)
+    if one_pass is not None:
+        return [one_pass]
     source = _source(staging, path, plan.source, _json_sources(plan.tables))
     try:
         if not source.rows and source.broken.num_rows:
@@ -121,6 +132,114 @@ class _Source:
     rows: int
     broken: pa.Table  # records that did not split into fields: line, reason, text
     staged: bool = False  # a temporary table to drop after the load
+
+
+def _mapped(
+    store: Store, src: ir.Table, tm: TableMapping, path: Path, report: LoadReport
+) -> tuple[attributes.AttributePlan, schema.Table, ir.Table]:
+    """The attribute plan, the target table with its attributes, and the source as the target's columns;
+    the report learns which columns were kept as attributes, dropped or ignored."""
+    canonical = schema.get(tm.table)
+    extra = attributes.plan(
+        store,
+        src,
+        canonical,
+        used=tm.used_columns(list(src.columns)),
+        passthrough=tm.passthrough,
+        declared=tm.attributes,
+        drop=tm.drop,
+    )
+    report.attributes = {name: type_ for name, (_, type_) in extra.columns.items()}
+    report.dropped, report.ignored = extra.dropped, extra.ignored
+    target = extra.extended(canonical)
+    mapped = apply(tm, src, path.name, {name: source for name, (source, _) in extra.columns.items()})
+    missing = v.missing_required(mapped.columns, target)
+    if missing:
+        found = ", ".join(c for c in src.columns if c != LINE)
+        raise UnreadableFile(
+            f"{path.name} has no column {', '.join(missing)}, which {target.name} requires "
+            f"(columns found: {found}); rename it in the file or with --mapping"
+        )
+    return extra, target, mapped
+
+
+# -- the one-pass load ------------------------------------------------------------------------------------
+class _NotClean(Exception):
+    """The one-pass load met a row it cannot store as it is: the general path reads the file again."""
+
+
+def _load_in_one_pass(store: Store, staging, path: Path, plan) -> LoadReport | None:
+    """The report of a clean first load done in one pass, or None when the general path must load the file
+    (another engine, a table holding rows, a file that is not plain CSV, or any row to refuse)."""
+    if not ONE_PASS or staging is not store.con or len(plan.tables) != 1:
+        return None
+    tm = plan.tables[0]
+    if tm.merge_repeated_keys or not store.has_table(tm.table) or store.count(tm.table):
+        return None
+    csv = plain_csv(path, plan.source)
+    if csv is None or numbers_by_file_order(tm, csv.names):
+        return None
+    src = scan_csv(staging, path, names=csv.names, delimiter=csv.delimiter, header=csv.header)
+    try:
+        with ThreadPoolExecutor(1) as pool:  # the file's hash and line count, while the engine loads it
+            return _store_in_one_pass(store, src, csv, pool.submit(csv.scan), tm)
+    except (_NotClean, UnicodeDecodeError):
+        return None
+    except UserInputError:
+        raise  # the general path would say the same, after reading the file again
+    except Exception:  # noqa: BLE001 - the strict reader refused a record: the general path keeps it in rejects
+        return None
+    finally:
+        staging.drop_view(src.get_name(), force=True)
+
+
+def _store_in_one_pass(
+    store: Store, src: ir.Table, csv: PlainCsv, scanned: Future[CsvBytes], tm: TableMapping
+) -> LoadReport:
+    """Insert the rows that pass every check straight from the file into the empty table, then prove that
+    none was left out: as many rows stored as the file has lines, and every key once. Else roll back."""
+    report = LoadReport(schema.get(tm.table).name, str(csv.path.resolve()))
+    # as the general readers do: a value of blanks only is missing; no line numbers (a clean load needs none)
+    src = src.select(**{n: _blank_is_missing(src[n]) for n in csv.names}, **{LINE: ibis.literal(0, "int64")})
+    extra, target, mapped = _mapped(store, src, tm, csv.path, report)
+    with store.transaction():  # DuckDB's DDL is transactional: a rollback takes the new attributes back too
+        attributes.add_to_store(store, target.name, extra, report.source_file)
+        # the first row to refuse stops the insert: a file with problems costs little before the general path
+        store.append(target.name, v.valid_rows(mapped, target, stop=stop_with("a row to refuse")))
+        stored = store.table(target.name)
+        report.rows_read, repeated = _rows_and_repeats(stored, target.key)
+        found = scanned.result()
+        clean = found.line_ends_plain and report.rows_read == found.records_if_one_per_line > 0
+        if repeated or not clean:
+            raise _NotClean
+        report.inserted, report.content_sha256, report.one_pass = report.rows_read, found.sha256, True
+        _close_resolved(store, stored, target, report, stored=True)
+        report.orphans = _orphans(store, stored, target)
+        _record_load(store, report)
+    return report
+
+
+#: the characters Arrow's utf8_is_space counts as blank (what the general readers make missing)
+_BLANK_CODES = (9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029)
+_BLANK_CODES += (0x202F, 0x205F, 0x3000)
+_BLANKS_ONLY = "^[" + "".join(f"\\x{{{code:x}}}" for code in _BLANK_CODES) + "]+$"
+
+
+def _blank_is_missing(raw: ir.StringValue) -> ir.StringValue:
+    """``raw``, missing where it holds blanks only. The pattern runs only on values whose first character
+    could be a blank."""
+    # byte-wise string comparisons on the inlined prefix: below '!' (ASCII blanks and controls) or from
+    # U+0085 up (the other blanks); a value that starts with a letter or digit costs two comparisons
+    maybe = ((raw < "!") | (raw >= "\u0085")).fill_null(False)
+    blank = ibis.cases((maybe, raw.re_search(_BLANKS_ONLY).fill_null(False)), else_=False)
+    return blank.ifelse(ibis.null("string"), raw)
+
+
+def _rows_and_repeats(stored: ir.Table, key: tuple[str, ...]) -> tuple[int, bool]:
+    """How many rows, and whether any key is on more than one (one query)."""
+    counts = stored.group_by(list(key)).aggregate(__n=stored.count())
+    row = counts.aggregate(rows=counts.__n.sum(), most=counts.__n.max()).execute().iloc[0]
+    return int(row["rows"] or 0), int(row["most"] or 0) > 1
 
 
 def _source(staging, path: Path, options: SourceOptions, nested_ok: frozenset[str]) -> _Source:
@@ -191,28 +310,8 @@ def _load_table(
     max_reject_rate: float | None,
 ) -> LoadReport:
     src = source.table
-    canonical = schema.get(tm.table)
-    report = LoadReport(canonical.name, str(path.resolve()))
-    extra = attributes.plan(
-        store,
-        src,
-        canonical,
-        used=tm.used_columns(list(src.columns)),
-        passthrough=tm.passthrough,
-        declared=tm.attributes,
-        drop=tm.drop,
-    )
-    report.attributes = {name: type_ for name, (_, type_) in extra.columns.items()}
-    report.dropped, report.ignored = extra.dropped, extra.ignored
-    target = extra.extended(canonical)
-    mapped = apply(tm, src, path.name, {name: source for name, (source, _) in extra.columns.items()})
-    missing = v.missing_required(mapped.columns, target)
-    if missing:
-        found = ", ".join(c for c in src.columns if c != LINE)
-        raise UnreadableFile(
-            f"{path.name} has no column {', '.join(missing)}, which {target.name} requires "
-            f"(columns found: {found}); rename it in the file or with --mapping"
-        )
+    report = LoadReport(schema.get(tm.table).name, str(path.resolve()))
+    extra, target, mapped = _mapped(store, src, tm, path, report)
     full = _with_bad(v.validated(mapped, target))
     # the text as read is kept for refused rows only: their rejects need it, the good rows do not
     slim = full.mutate(
@@ -438,19 +537,23 @@ def _store_good(
 
 def _orphans(store: Store, staged: ir.Table, target: schema.Table) -> dict[str, int]:
     """Rows of this load whose reference (customer, product ...) is not in the store."""
-    out = {}
+    out: dict[str, int] = {}
+    unknown_everywhere = {}  # references into a table with no rows: every value is an orphan (one query)
     for col in target.columns:
         if not col.references:
             continue
         ref_table, ref_col = col.references.split(".")
+        if ref_table != target.name and store.count(ref_table) == 0:
+            unknown_everywhere[col.name] = staged[col.name].notnull().sum()
+            continue
         known = store.table(ref_table).view()  # a view: the reference may be the loaded table itself
         values = staged.filter(staged[col.name].notnull())
         # an anti-join, not NOT IN: PostgreSQL cannot turn NOT IN into one, and probed 1M customers once
         # per order line (over 8 minutes for 10M lines; seconds now)
-        n = int(values.anti_join(known, values[col.name] == known[ref_col]).count().execute())
-        if n:
-            out[col.name] = n
-    return out
+        out[col.name] = int(values.anti_join(known, values[col.name] == known[ref_col]).count().execute())
+    if unknown_everywhere:
+        out.update(staged.aggregate(**unknown_everywhere).execute().iloc[0].fillna(0).astype(int).to_dict())
+    return {name: int(n) for name, n in out.items() if n}
 
 
 def _record_load(store: Store, report: LoadReport, *, stored: bool = True) -> None:

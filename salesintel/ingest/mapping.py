@@ -285,6 +285,19 @@ def apply(mapping: TableMapping, src: ir.Table, source_name: str, attributes: di
     return src.select(**exprs, **{LINE: src[LINE]})
 
 
+def numbers_by_file_order(mapping: TableMapping, columns: list[str]) -> bool:
+    """Whether :func:`apply` numbers rows by their place in the file (``sequence_within`` where the file has
+    the columns to number within and not the column itself): such a mapping needs every row's line."""
+    for spec in mapping.columns.values():
+        if not isinstance(spec, dict) or "sequence_within" not in spec:
+            continue
+        if spec.get("unless_present") in columns:
+            continue
+        if set(spec["sequence_within"]) <= set(columns):
+            return True
+    return False
+
+
 def _column(spec: Any, src: ir.Table, source_name: str) -> ir.Value:
     if isinstance(spec, str):
         spec = {"column": spec}

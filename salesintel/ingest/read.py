@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import hashlib
 import io
 import json
 import zlib
@@ -174,6 +175,71 @@ def iter_records(
         raise UnreadableFile(f"{path.name} cannot be read as csv: {_first_line(exc)}") from None
     except (OSError, csv.Error, ValueError) as exc:
         raise UnreadableFile(f"{path.name} cannot be read as csv: {_first_line(exc)}") from None
+
+
+@dataclass(frozen=True)
+class PlainCsv:
+    """A UTF-8 CSV or TSV file whose records DuckDB's own reader splits as ours would: its columns and
+    whether the first record is a header (from its first MiB)."""
+
+    path: Path
+    delimiter: str
+    names: list[str]
+    header: bool
+
+    def scan(self) -> "CsvBytes":
+        """One pass over the bytes (the hash and the counts release the GIL or run at C speed)."""
+        digest = hashlib.sha256()
+        newlines = returns = crlf = 0
+        previous_cr = False
+        last = b""
+        with open(self.path, "rb") as fh:
+            while block := fh.read(1 << 24):
+                digest.update(block)
+                newlines += block.count(b"\n")
+                if b"\r" in block or previous_cr:
+                    returns += block.count(b"\r")
+                    crlf += block.count(b"\r\n") + (previous_cr and block[:1] == b"\n")
+                previous_cr, last = block[-1:] == b"\r", block[-1:]
+        lines = newlines + (last not in (b"", b"\n"))
+        return CsvBytes(lines - self.header, returns == crlf, digest.hexdigest())
+
+
+@dataclass(frozen=True)
+class CsvBytes:
+    """What one pass over a CSV file's bytes found."""
+
+    records_if_one_per_line: int  # the lines without the header: the records when each record is one line
+    line_ends_plain: bool  # every carriage return is part of a CRLF (a bare one would end a record for DuckDB)
+    sha256: str
+
+
+def plain_csv(path: Path, options: SourceOptions = SourceOptions()) -> PlainCsv | None:
+    """The file as :class:`PlainCsv`, or None when it is anything else (gzip, Parquet, JSON, another
+    encoding, declared null markers, NUL bytes, one column): :func:`iter_records` reads those. Raises
+    :class:`UnreadableFile` as :func:`read_records` would for a bad header.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "x.csv"; _ = p.write_text("a,b\\n1,2\\n3,4\\n")
+    >>> found = plain_csv(p); found.names, found.header, found.scan().records_if_one_per_line
+    (['a', 'b'], True, 2)
+    """
+    if not path.is_file():
+        return None
+    check_options(options)
+    fmt = detect_format(path, options.format)
+    encoding = codecs.lookup(options.encoding).name
+    if fmt not in ("csv", "tsv") or encoding not in ("utf-8", "utf-8-sig") or options.null_values or _is_gzip(path):
+        return None
+    delimiter = "\t" if fmt == "tsv" else (options.delimiter or ",")
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    if not head or head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or b"\x00" in head[:4096]:
+        return None
+    names, has_header = _csv_names(path, head[3:] if head.startswith(codecs.BOM_UTF8) else head, options, delimiter)
+    if len(names) == 1:  # one column: the checks of the exact readers decide whether it is CSV at all
+        return None
+    return PlainCsv(path, delimiter, names, has_header)
 
 
 def _streamable_csv(path: Path, options: SourceOptions, chunk: int) -> str | None:

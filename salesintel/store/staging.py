@@ -17,6 +17,11 @@ def try_strptime(value: str, fmt: str) -> datetime:  # type: ignore[empty-body]
     """DuckDB's strptime that gives NULL instead of failing on an unparseable value."""
 
 
+@ibis.udf.scalar.builtin(name="error")
+def stop_with(message: str) -> bool:  # type: ignore[empty-body]
+    """DuckDB's error(): the statement stops where a row evaluates it (a one-pass load meets a row to refuse)."""
+
+
 def staging_backend(store) -> ibis.BaseBackend:
     """Where validation runs: the store's own DuckDB, or a private in-memory DuckDB for other engines."""
     return store.engine.staging_backend()
@@ -40,3 +45,28 @@ def bytes_to_hex(col: pa.ChunkedArray) -> pa.ChunkedArray:
     data = pa.table({"v": col})  # noqa: F841 - read by name in the query
     con.register("binary_input", data)
     return con.sql("SELECT hex(v) AS v FROM binary_input").fetch_arrow_table().column("v")
+
+
+def scan_csv(backend: ibis.BaseBackend, path, *, names: list[str], delimiter: str, header: bool):
+    """A CSV file as a view of text columns, parsed by DuckDB's own parallel reader inside the engine: no
+    byte of it passes through Python. The reader is strict (a record with too many or too few fields, an
+    unclosed quote or bytes that are not UTF-8 raise when the view is read) and reads as ours does: RFC 4180
+    quotes, an empty field (quoted or not) is missing, nothing is trimmed.
+
+    The caller drops the view (``backend.drop_view``) when done.
+    """
+    import uuid
+
+    return backend.read_csv(
+        str(path),
+        table_name=f"_csv_{uuid.uuid4().hex[:10]}",
+        columns={name: "VARCHAR" for name in names},
+        header=header,
+        auto_detect=False,
+        delim=delimiter,
+        quote='"',
+        escape='"',
+        strict_mode=True,
+        null_padding=False,
+        encoding="utf-8",
+    )

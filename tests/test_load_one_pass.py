@@ -1,0 +1,160 @@
+"""The one-pass load (a clean first load of a plain CSV file, straight from DuckDB's reader into the table)
+against the general path: for every file, both give the same stored rows, the same rejects, the same
+report, or the same refusal. The general path is the oracle; the one pass may only be faster."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from conftest import DATA
+
+from salesintel.errors import SalesIntelError
+from salesintel.ingest import load as load_module
+from salesintel.ingest import load_file
+from salesintel.ingest.read import SourceOptions
+from salesintel.store import Store
+
+BROKEN = DATA / "broken"
+ORDERS_HEADER = "order_id,line,customer_id,product_id,ordered_at,quantity,amount,channel\n"
+CUSTOMERS_HEADER = "customer_id,name,country,segment\n"
+
+#: (name, table, bytes) - the shapes where DuckDB's reader and ours could part ways
+CASES = [
+    ("clean", "orders", ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,9.5,web\nO1,2,C2,P2,2024-01-03 10:00:00,2,3,store\n"),
+    ("no last newline", "orders", ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,9.5,web"),
+    ("crlf", "orders", (ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,9.5,web\n").replace("\n", "\r\n")),
+    (
+        "bare carriage return",
+        "orders",
+        ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,9.5,web\rO2,1,C1,P1,2024-01-02,1,2,web\n",
+    ),
+    ("byte-order mark", "orders", "\ufeff" + ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,9.5,web\n"),
+    ("blank line", "orders", ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,9.5,web\n\nO2,1,C1,P1,2024-01-02,1,2,web\n"),
+    ("trailing blank lines", "orders", ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,9.5,web\n\n\n"),
+    ("newline in a quoted value", "customers", CUSTOMERS_HEADER + 'C1,"Ann\nSmith",DE,b2b\nC2,Bo,FR,b2c\n'),
+    ("quoted quotes", "customers", CUSTOMERS_HEADER + 'C1,"Ann ""the"" baker",DE,b2b\n'),
+    ("quote inside a value", "customers", CUSTOMERS_HEADER + 'C1,Ann "A" Smith,DE,b2b\n'),
+    ("text after a closing quote", "customers", CUSTOMERS_HEADER + 'C1,"Ann"x,DE,b2b\nC2,Bo,FR,b2c\n'),
+    ("unclosed quote", "customers", CUSTOMERS_HEADER + 'C1,"Ann,DE,b2b\nC2,Bo,FR,b2c\n'),
+    ("too many fields", "customers", CUSTOMERS_HEADER + "C1,Ann,DE,b2b,x\nC2,Bo,FR,b2c\n"),
+    ("too few fields", "customers", CUSTOMERS_HEADER + "C1,Ann,DE\nC2,Bo,FR,b2c\n"),
+    ("empty and quoted empty", "customers", CUSTOMERS_HEADER + 'C1,,DE,b2b\nC2,"",FR,b2c\n'),
+    (
+        "blanks only",
+        "customers",
+        CUSTOMERS_HEADER + "C1, ,DE,b2b\nC2,\t,FR,b2c\nC3,\u00a0\u3000,FR,b2c\nC4, x ,FR,b2c\n",
+    ),
+    ("blank key", "customers", CUSTOMERS_HEADER + "C1,Ann,DE,b2b\n \u2003 ,Bo,FR,b2c\n"),
+    ("key with blanks around", "customers", CUSTOMERS_HEADER + " C1 ,Ann,DE,b2b\n"),
+    ("key twice", "customers", CUSTOMERS_HEADER + "C1,Ann,DE,b2b\nC1,Bo,FR,b2c\n"),
+    ("key twice after trimming", "customers", CUSTOMERS_HEADER + "C1,Ann,DE,b2b\n C1,Bo,FR,b2c\n"),
+    ("bad value", "orders", ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,twelve,web\nO2,1,C1,P1,2024-01-02,1,2,web\n"),
+    ("every row bad", "orders", ORDERS_HEADER + "O1,1,C1,P1,never,1,2,web\n"),
+    (
+        "offsets",
+        "orders",
+        ORDERS_HEADER + "O1,1,C1,P1,2024-01-02T10:00:00+02:00,1,2,web\nO2,1,C1,P1,2024-01-02T10:00Z,1,2,web\n",
+    ),
+    ("unknown channel", "orders", ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,2,fax\n"),
+    ("channel in capitals", "orders", ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,2, WEB \n"),
+    (
+        "no line column",
+        "orders",
+        "order_id,customer_id,product_id,ordered_at,amount\nO1,C1,P1,2024-01-02,2\nO1,C1,P2,2024-01-02,3\n",
+    ),
+    ("custom attributes", "customers", "customer_id,name,job,balance\nC1,Ann,baker,12.5\nC2,Bo,,x\n"),
+    ("header only", "customers", CUSTOMERS_HEADER),
+    ("not utf-8", "customers", CUSTOMERS_HEADER.encode() + b"C1,Ann\xff,DE,b2b\n"),
+    ("NUL byte", "customers", CUSTOMERS_HEADER.encode() + b"C1,Ann\x00,DE,b2b\n"),
+    ("unicode", "customers", CUSTOMERS_HEADER + "C1,Zoë Ørsted 李,DE,b2b\n"),
+]
+
+
+def _broken_cases() -> list[tuple[str, str, bytes]]:
+    """The shared broken-input files that read with default options, each for its table."""
+    cases = json.loads((BROKEN / "cases.json").read_text())
+    out = []
+    for case in cases:
+        path = BROKEN / "files" / case["file"]
+        if not case["args"] and path.suffix in (".csv", ".tsv") and path.exists():
+            out.append((f"broken/{case['file']}", case["table"], path.read_bytes()))
+    return out
+
+
+def _outcome(tmp_path: Path, name: str, table: str, data: bytes, one_pass: bool, monkeypatch) -> dict:
+    """What loading ``data`` does: the stored rows, the rejects and the report, or the refusal."""
+    monkeypatch.setattr(load_module, "ONE_PASS", one_pass)
+    folder = tmp_path / ("one" if one_pass else "general")
+    folder.mkdir(exist_ok=True)
+    suffix = ".tsv" if name.endswith(".tsv") else ".csv"
+    path = folder / f"{table}{suffix}"
+    path.write_bytes(data)
+    store = Store.open(str(folder / "store.duckdb"))
+    try:
+        try:
+            [report] = load_file(store, path, table=table)
+        except SalesIntelError as exc:
+            return {"refused": type(exc).__name__, "message": str(exc), "rejects": _rejects(store)}
+        rows = store.table(table).to_pyarrow()
+        return {
+            "rows": sorted(rows.to_pylist(), key=repr),
+            "columns": rows.column_names,
+            "rejects": _rejects(store),
+            "report": {**report.as_row(), "attributes": report.attributes, "ignored": report.ignored},
+            "one_pass": report.one_pass,
+        }
+    finally:
+        store.close()
+
+
+def _rejects(store: Store) -> list[tuple]:
+    rows = store.table("rejects").to_pyarrow().to_pylist()
+    return sorted((r["line"], r["column_name"], r["value"], r["reason"], r["record"], r["row_key"]) for r in rows)
+
+
+@pytest.mark.parametrize("name,table,text", CASES + _broken_cases(), ids=lambda x: x if isinstance(x, str) else "")
+def test_one_pass_and_general_path_agree(tmp_path: Path, monkeypatch, name: str, table: str, text) -> None:
+    data = text.encode() if isinstance(text, str) else text
+    general = _outcome(tmp_path, name, table, data, False, monkeypatch)
+    one = _outcome(tmp_path, name, table, data, True, monkeypatch)
+    assert general.pop("one_pass", False) is False
+    took_one_pass = one.pop("one_pass", False)
+    assert one == general
+    if took_one_pass:  # only a file with nothing to refuse may take it
+        assert not general["rejects"] and general["report"]["rejected"] == 0
+
+
+def test_a_clean_first_load_takes_one_pass_and_a_second_does_not(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,9.5,web\nO1,2,C2,P2,2024-01-03,2,3,store\n")
+    store = Store.open(str(tmp_path / "s.duckdb"))
+    [first] = load_file(store, path, table="orders")
+    assert first.one_pass and first.inserted == 2 and first.orphans == {"customer_id": 2, "product_id": 2}
+    [again] = load_file(store, path, table="orders")  # the table holds rows: compare and upsert
+    assert not again.one_pass and again.unchanged == 2
+    loads = store.table("loads").to_pyarrow().to_pylist()
+    assert [r["content_sha256"] for r in loads][0] == [r["content_sha256"] for r in loads][1]
+
+
+def test_files_the_one_pass_leaves_to_the_general_path(tmp_path: Path) -> None:
+    store = Store.open(str(tmp_path / "s.duckdb"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,twelve,web\nO2,1,C1,P1,2024-01-02,1,2,web\n")
+    [report] = load_file(store, bad, table="orders")
+    assert not report.one_pass and report.inserted == 1 and report.rejected == 1
+    assert store.count("orders") == 1  # the rolled-back one pass left nothing behind
+    latin = tmp_path / "customers.csv"
+    latin.write_bytes(CUSTOMERS_HEADER.encode() + "C1,Zoë,DE,b2b\n".encode("latin-1"))
+    [report] = load_file(store, latin, table="customers", source=SourceOptions(encoding="latin-1"))
+    assert not report.one_pass and report.inserted == 1
+
+
+def test_the_blanks_the_one_pass_makes_missing_are_arrows() -> None:
+    """The one pass turns the same values into missing ones as the general readers (Arrow's utf8_is_space)."""
+    codes = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    blank = pc.utf8_is_space(pa.array([chr(c) for c in codes])).to_numpy(zero_copy_only=False)
+    assert {c for c, b in zip(codes, blank) if b} == set(load_module._BLANK_CODES)
