@@ -23,6 +23,7 @@ _WHOLE_WITH_POINT = r"^\s*[+-]?\d+\.0*\s*$"
 _NONZERO_MANTISSA = r"^[^eE]*[1-9]"
 _BEYOND_MICROSECONDS = r"\.\d{6}0*[1-9]"
 _ISO_DATE_START = r"^\s*\d{4}-\d{2}-\d{2}"
+_OFFSET_END = r"[+-]\d\d(:?\d\d)?$"
 _TYPE_REASON = {
     "int": "is not a whole number",
     "float": "is not a number",
@@ -56,9 +57,11 @@ def parse(col: schema.Column, raw: ir.StringValue) -> ir.Value:
     if col.type in ("timestamp", "date"):
         raw = _trimmed(raw)  # '  2024-01-01  ' is that day, as '  12  ' is twelve
     if col.type == "timestamp":
-        # An offset (Z, +02:00, -0500) must be honoured, which only the (3x slower) timestamptz parse does
-        # (the plain parse drops it); the session runs in UTC. Only a value longer than a date can carry one.
-        return (raw.length() > 10).ifelse(
+        # An offset (+02:00, -0500, +02) must be honoured: the plain parse drops it, and the timestamptz parse
+        # (the session runs in UTC) with its conversion back costs 9x as much, so only values that end in
+        # an offset take it. 'Z' needs no conversion: the plain parse reads it as UTC.
+        has_offset = (raw.length() > 10) & raw.re_search(_OFFSET_END)
+        return has_offset.ifelse(
             raw.try_cast(ibis.expr.datatypes.Timestamp(timezone="UTC")).cast("timestamp"), raw.try_cast("timestamp")
         )
     if col.type == "date":
