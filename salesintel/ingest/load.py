@@ -181,8 +181,8 @@ def _load_in_one_pass(store: Store, staging, path: Path, plan) -> LoadReport | N
         return None
     src = scan_csv(staging, path, names=csv.names, delimiter=csv.delimiter, header=csv.header)
     try:
-        with ThreadPoolExecutor(1) as pool:  # the file's hash and line count, while the engine loads it
-            return _store_in_one_pass(store, src, csv, pool.submit(csv.scan), tm)
+        with ThreadPoolExecutor(1) as pool:
+            return _store_in_one_pass(store, src, csv, pool, tm)
     except (_NotClean, UnicodeDecodeError):
         return None
     except UserInputError:
@@ -194,7 +194,7 @@ def _load_in_one_pass(store: Store, staging, path: Path, plan) -> LoadReport | N
 
 
 def _store_in_one_pass(
-    store: Store, src: ir.Table, csv: PlainCsv, scanned: Future[CsvBytes], tm: TableMapping
+    store: Store, src: ir.Table, csv: PlainCsv, pool: ThreadPoolExecutor, tm: TableMapping
 ) -> LoadReport:
     """Insert the rows that pass every check straight from the file into the empty table, then prove that
     none was left out: as many rows stored as the file has lines, and every key once. Else roll back."""
@@ -202,6 +202,7 @@ def _store_in_one_pass(
     # as the general readers do: a value of blanks only is missing; no line numbers (a clean load needs none)
     src = src.select(**{n: _blank_is_missing(src[n]) for n in csv.names}, **{LINE: ibis.literal(0, "int64")})
     extra, target, mapped = _mapped(store, src, tm, csv.path, report)
+    scanned: Future[CsvBytes] = pool.submit(csv.scan)  # the file's hash and line count, while the engine loads it
     with store.transaction():  # DuckDB's DDL is transactional: a rollback takes the new attributes back too
         attributes.add_to_store(store, target.name, extra, report.source_file)
         # the first row to refuse stops the insert: a file with problems costs little before the general path
