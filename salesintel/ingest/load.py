@@ -329,15 +329,13 @@ def _load_table(
         if report.rows_read == 0:
             raise NothingLoaded(f"{path.name} has no rows to load")
         any_bad = bool(tally.bad.fillna(0).iloc[0]) or repeated is not None
-        good, rejects = _split(checked, repeated, mapped, target, tm, report, any_bad)
+        good, rejects, superseded = _split(checked, repeated, mapped, target, tm, report, any_bad)
         if broken is not None:
             rejects = broken if rejects is None else ibis.union(rejects.cast(broken.schema()), broken)
-        if rejects is not None:  # computed once: counted here, written below
-            rejects = staging.create_table(
-                f"_rej_{uuid.uuid4().hex[:10]}", obj=_keyed(rejects, checked, target), temp=True
-            )
-            temporary.append(rejects)
-        report.rejected = int(rejects.line.nunique().execute()) if rejects is not None else 0
+        rejects = _keyed(rejects, checked, target)  # computed once, where it is written
+        # refused lines: those with a problem, those a later line superseded, those that did not split
+        bad = int(tally.bad.fillna(0).iloc[0])
+        report.rejected = bad + (0 if tm.merge_repeated_keys else superseded) + source.broken.num_rows
         refused = _refusal(report, path.name, max_reject_rate)
         if refused is None:
             # before the transaction, which then holds rows only: adding a column is idempotent, so a crash
@@ -449,22 +447,25 @@ def _split(
     tm: TableMapping,
     report: LoadReport,
     any_bad: bool = True,
-) -> tuple[ir.Table, ir.Table | None]:
-    """(rows to store, rejects) - rejects carry one row per problem; a key repeated in the file: last row wins."""
+) -> tuple[ir.Table, ir.Table | None, int]:
+    """(rows to store, rejects, rows superseded) - rejects carry one row per problem; a key repeated in the
+    file: the last row wins."""
     valid = checked.filter(~checked.__bad)
     good = valid
     if repeated is not None:
         superseded_lines = _superseded(valid, repeated, target).select(__sup_line=LINE)
         good = valid.anti_join(superseded_lines, valid[LINE] == superseded_lines.__sup_line)
     if not any_bad:
-        return good.select(target.names), None
+        return good.select(target.names), None, 0
     problems = v.problem_columns(checked)
     bad_rows = checked.filter(checked.__bad)
     parts = [_problem_rejects(bad_rows, p) for p in problems]
+    superseded_rows = 0
     if repeated is not None:
         superseded = _superseded(valid, repeated, target)
+        superseded_rows = int(superseded.count().execute())
         if tm.merge_repeated_keys:
-            report.merged = int(superseded.count().execute())
+            report.merged = superseded_rows
         else:
             texts = mapped.select(
                 LINE, **{v.text_column(c): mapped[c].cast("string") for c in mapped.columns if c != LINE}
@@ -481,7 +482,7 @@ def _split(
                 )
             )
     rejects = ibis.union(*parts) if parts else None
-    return good.select(target.names), rejects
+    return good.select(target.names), rejects, superseded_rows
 
 
 def _problem_rejects(bad_rows: ir.Table, problem: str) -> ir.Table:
