@@ -361,7 +361,12 @@ SYSTEM: tuple[Table, ...] = (
             _c("updated", "int", "Existing keys replaced with different values."),
             _c("unchanged", "int", "Existing keys loaded again with identical values."),
             _c("rejected", "int", "Rows refused (see rejects)."),
-            _c("orphans", "int", "Stored rows that reference an unknown customer, product ..."),
+            _c(
+                "orphans",
+                "int",
+                "Unknown references among the rows this load stored (customer, product ...); a row with two "
+                "unknown references counts twice (the load summary gives them per column).",
+            ),
             _c("content_sha256", "string", "SHA-256 of the file's bytes: the same content under another name."),
         ),
         key=("load_id",),

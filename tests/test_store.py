@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import ibis
 import pyarrow as pa
+import pytest
 
 from salesintel import schema
 from salesintel.store import Store
@@ -44,3 +47,14 @@ def test_upsert_counts_new_changed_and_identical(store: Store) -> None:
         "R2": "Bobby",
         "R3": "Cy",
     }
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+def test_export_keeps_microseconds(tmp_path: Path, fmt: str) -> None:
+    """A stored time is written as stored: JSON's default millisecond precision would cut .123456 to .123."""
+    store = Store.open(str(tmp_path / "s.duckdb"))
+    store.append("reps", pa.table({"rep_id": ["R1"], "name": ["Ann"]}))
+    t = store.table("reps")
+    expr = t.select("rep_id", at=ibis.timestamp("2024-03-01 04:30:00.123456"))
+    store.export_expr(expr, tmp_path / f"out.{fmt}", fmt)
+    assert "04:30:00.123456" in (tmp_path / f"out.{fmt}").read_text()

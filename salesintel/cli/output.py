@@ -27,9 +27,9 @@ def render(df: pd.DataFrame, fmt: str = "table", *, title: str | None = None) ->
         df.to_csv(buf, index=False, date_format="%Y-%m-%d %H:%M:%S")
         sys.stdout.write(buf.getvalue())
     elif fmt == "json":
-        sys.stdout.write(df.to_json(orient="records", date_format="iso", indent=1) + "\n")
+        sys.stdout.write(df.to_json(orient="records", date_format="iso", date_unit="us", indent=1) + "\n")
     elif fmt == "jsonl":
-        text = df.to_json(orient="records", lines=True, date_format="iso").rstrip("\n")
+        text = df.to_json(orient="records", lines=True, date_format="iso", date_unit="us").rstrip("\n")
         sys.stdout.write(text + "\n" if text else "")
     else:
         table = Table(title=title, show_lines=False, header_style="bold")

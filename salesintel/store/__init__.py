@@ -298,7 +298,7 @@ def _batch_text(batch: pa.RecordBatch | None, schema_: pa.Schema, fmt: str, *, f
         return frame.to_csv(index=False, header=first)
     if not len(frame):
         return ""
-    text = frame.to_json(orient="records", lines=True, date_format="iso")
+    text = frame.to_json(orient="records", lines=True, date_format="iso", date_unit="us")
     if fmt == "jsonl":
         return text if text.endswith("\n") else text + "\n"
     return ("" if first else ",") + ",".join(text.rstrip("\n").split("\n"))
