@@ -71,6 +71,7 @@ CASES = [
     ("not utf-8", "customers", CUSTOMERS_HEADER.encode() + b"C1,Ann\xff,DE,b2b\n"),
     ("NUL byte", "customers", CUSTOMERS_HEADER.encode() + b"C1,Ann\x00,DE,b2b\n"),
     ("unicode", "customers", CUSTOMERS_HEADER + "C1,Zoë Ørsted 李,DE,b2b\n"),
+    ("tabs.tsv", "customers", 'customer_id\tname\tcountry\nC1\tAnn, A\tDE\nC2\t"Bo\tB"\tFR\n'),
 ]
 
 
