@@ -159,3 +159,19 @@ def test_the_blanks_the_one_pass_makes_missing_are_arrows() -> None:
     codes = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
     blank = pc.utf8_is_space(pa.array([chr(c) for c in codes])).to_numpy(zero_copy_only=False)
     assert {c for c, b in zip(codes, blank) if b} == set(load_module._BLANK_CODES)
+
+
+def test_keys_and_times_lose_surrounding_whitespace_of_every_kind(tmp_path: Path) -> None:
+    """Line breaks and tabs around a key or a time are trimmed as spaces are (both paths share the rule)."""
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        ORDERS_HEADER + '"O1\n",1,C1,P1,"\t2024-01-02 10:00:00\r",1,9.5,web\nO2,1, C1 ,P1,2024-01-03 ,1,2,web\n'
+    )
+    store = Store.open(str(tmp_path / "s.duckdb"))
+    [report] = load_file(store, path, table="orders")
+    assert report.rejected == 0
+    rows = store.table("orders").order_by("order_id").to_pyarrow().to_pylist()
+    assert [(r["order_id"], r["customer_id"], str(r["ordered_at"])) for r in rows] == [
+        ("O1", "C1", "2024-01-02 10:00:00"),
+        ("O2", "C1", "2024-01-03 00:00:00"),
+    ]

@@ -183,7 +183,7 @@ def _load_in_one_pass(store: Store, staging, path: Path, plan) -> LoadReport | N
     try:
         with ThreadPoolExecutor(1) as pool:
             return _store_in_one_pass(store, src, csv, pool, tm)
-    except (_NotClean, UnicodeDecodeError):
+    except _NotClean:
         return None
     except UserInputError:
         raise  # the general path would say the same, after reading the file again
@@ -320,7 +320,6 @@ def _load_table(
     )
     checked = staging.create_table(f"_chk_{uuid.uuid4().hex[:10]}", obj=slim, temp=True)
     repeated = None
-    temporary: list[ir.Table] = []
     try:
         tally = checked.aggregate(rows=checked.count(), bad=checked.__bad.sum()).execute()
         repeated = _repeated_keys(staging, checked, target)
@@ -350,7 +349,7 @@ def _load_table(
                 _store_good(store, staging, good, target, report, _absent(target, mapped))
             _record_load(store, report, stored=refused is None)
     finally:
-        for t in (checked, repeated, *temporary):
+        for t in (checked, repeated):
             if t is not None:
                 staging.drop_table(bare_name(t), force=True)
     if refused is not None:
@@ -554,7 +553,7 @@ def _orphans(store: Store, staged: ir.Table, target: schema.Table) -> dict[str, 
         # per order line (over 8 minutes for 10M lines; seconds now)
         out[col.name] = int(values.anti_join(known, values[col.name] == known[ref_col]).count().execute())
     if unknown_everywhere:
-        out.update(staged.aggregate(**unknown_everywhere).execute().iloc[0].fillna(0).astype(int).to_dict())
+        out.update(staged.aggregate(**unknown_everywhere).execute().iloc[0].fillna(0).to_dict())
     return {name: int(n) for name, n in out.items() if n}
 
 

@@ -116,8 +116,10 @@ def _problems(
 
 
 def _trimmed(raw: ir.StringValue) -> ir.StringValue:
-    """``raw`` without surrounding blanks; the (costly) trim runs only on values that start or end with one."""
-    edge = raw.startswith(" ") | raw.endswith(" ") | raw.startswith("\t") | raw.endswith("\t")
+    """``raw`` without surrounding whitespace (what ``strip`` removes: space, tab, CR, LF, VT, FF); the
+    (costly) trim runs only on values whose first or last character is at most a space, found by two
+    byte-wise comparisons."""
+    edge = (raw < "!") | (raw.right(1) < "!")
     return ibis.cases((edge.fill_null(False), raw.strip().nullif("")), else_=raw)
 
 

@@ -6,6 +6,7 @@ engine-specific SQL may live).
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import ibis
@@ -55,8 +56,6 @@ def scan_csv(backend: ibis.BaseBackend, path, *, names: list[str], delimiter: st
 
     The caller drops the view (``backend.drop_view``) when done.
     """
-    import uuid
-
     return backend.read_csv(
         str(path),
         table_name=f"_csv_{uuid.uuid4().hex[:10]}",
