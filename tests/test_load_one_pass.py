@@ -141,6 +141,33 @@ def test_a_clean_first_load_takes_one_pass_and_a_second_does_not(tmp_path: Path)
     assert [r["content_sha256"] for r in loads][0] == [r["content_sha256"] for r in loads][1]
 
 
+def test_a_second_file_of_the_same_shape_reuses_the_compiled_load_and_stores_its_own_rows(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from collections import OrderedDict
+
+    import salesintel.store.duckdb as duckdb_store
+
+    monkeypatch.setattr(duckdb_store, "_COMPILED", OrderedDict())  # as in a new process
+    built, build = [], load_module.v.valid_rows
+    monkeypatch.setattr(load_module.v, "valid_rows", lambda *a, **k: built.append(1) or build(*a, **k))
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text(ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,9.5,web\n")
+    second.write_text(ORDERS_HEADER + "O7,1,C9,P4,2025-05-06 07:08:09,3,1.25,store\nO7,2,C9,P5,2025-05-07,1,2,phone\n")
+    rows = []
+    for i, path in enumerate((first, second)):
+        store = Store.open(str(tmp_path / f"s{i}.duckdb"))
+        [report] = load_file(store, path, table="orders")
+        assert report.one_pass
+        rows.append(store.table("orders").order_by("line").to_pyarrow().select(["order_id", "amount", "channel"]))
+        store.close()
+    assert len(built) == 1  # the second file's statement was compiled for the first
+    assert rows[1].to_pylist() == [
+        {"order_id": "O7", "amount": 1.25, "channel": "store"},
+        {"order_id": "O7", "amount": 2.0, "channel": "phone"},
+    ]
+
+
 def test_files_the_one_pass_leaves_to_the_general_path(tmp_path: Path) -> None:
     store = Store.open(str(tmp_path / "s.duckdb"))
     bad = tmp_path / "bad.csv"

@@ -14,8 +14,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
+import operator
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -199,23 +201,35 @@ def _store_in_one_pass(
     """Insert the rows that pass every check straight from the file into the empty table, then prove that
     none was left out: as many rows stored as the file has lines, and every key once. Else roll back."""
     report = LoadReport(schema.get(tm.table).name, str(csv.path.resolve()))
-    # as the general readers do: a value of blanks only is missing; no line numbers (a clean load needs none)
-    src = src.select(**{n: _blank_is_missing(src[n]) for n in csv.names}, **{LINE: ibis.literal(0, "int64")})
+    view = src.get_name()
+    # No line numbers: a clean load needs none, so the line column says instead whether the row holds a
+    # value of blanks only (1), which the general readers make missing. Such a row stops the load instead
+    # of being rewritten: a rewritten copy of every value, or a stop tested apart from the other checks,
+    # costs more than all the checks together.
+    blank = _any_blanks_only([src[n] for n in csv.names])
+    src = src.mutate(**{LINE: blank.cast("int64")})
     extra, target, mapped = _mapped(store, src, tm, csv.path, report)
     scanned: Future[CsvBytes] = pool.submit(csv.scan)  # the file's hash and line count, while the engine loads it
     with store.transaction():  # DuckDB's DDL is transactional: a rollback takes the new attributes back too
         attributes.add_to_store(store, target.name, extra, report.source_file)
         # the first row to refuse stops the insert: a file with problems costs little before the general path
-        store.append(target.name, v.valid_rows(mapped, target, stop=stop_with("a row to refuse")))
+        # the query depends on the mapping, the target's columns and the file's shape only: a second file of
+        # the same shape reuses the compiled statement
+        shape = repr((tm, target, extra.columns, csv.names, csv.delimiter, csv.header, view))
+        checked = functools.partial(
+            v.valid_rows, mapped, target, stop=stop_with("a row to refuse"), strict=True, also=_holds_blanks_only
+        )
+        store.append_built(target.name, shape, checked)
         stored = store.table(target.name)
-        report.rows_read, repeated = _rows_and_repeats(stored, target.key)
+        unknown = _empty_references(store, target)
+        report.rows_read, repeated, everywhere = _rows_repeats_and_references(stored, target.key, unknown)
         found = scanned.result()
         clean = found.line_ends_plain and report.rows_read == found.records_if_one_per_line > 0
         if repeated or not clean:
             raise _NotClean
         report.inserted, report.content_sha256, report.one_pass = report.rows_read, found.sha256, True
         _close_resolved(store, stored, target, report, stored=True)
-        report.orphans = _orphans(store, stored, target)
+        report.orphans = _orphans(store, stored, target, everywhere)
         _record_load(store, report)
     return report
 
@@ -226,21 +240,37 @@ _BLANK_CODES += (0x202F, 0x205F, 0x3000)
 _BLANKS_ONLY = "^[" + "".join(f"\\x{{{code:x}}}" for code in _BLANK_CODES) + "]+$"
 
 
-def _blank_is_missing(raw: ir.StringValue) -> ir.StringValue:
-    """``raw``, missing where it holds blanks only. The pattern runs only on values whose first character
-    could be a blank."""
-    # byte-wise string comparisons on the inlined prefix: below '!' (ASCII blanks and controls) or from
-    # U+0085 up (the other blanks); a value that starts with a letter or digit costs two comparisons
+def _holds_blanks_only(step: ir.Table) -> ir.BooleanValue:
+    return step[LINE] != 0
+
+
+def _any_blanks_only(values: list[ir.StringValue]) -> ir.BooleanValue:
+    """Whether any of ``values`` holds blanks only (what the general readers make missing). One test of the
+    row's least and greatest value first: a blank-only value starts below '!' (ASCII blanks and controls)
+    or from U+0085 up (the other blanks); only rows that pass it test each value with the pattern."""
+    maybe = ((ibis.least(*values) < "!") | (ibis.greatest(*values) >= "\u0085")).fill_null(False)
+    each = functools.reduce(operator.or_, [_blanks_only(raw) for raw in values])
+    return ibis.cases((maybe, each), else_=False)
+
+
+def _blanks_only(raw: ir.StringValue) -> ir.BooleanValue:
+    """Whether ``raw`` holds blanks only. The pattern runs only on values whose first character could be
+    a blank."""
     maybe = ((raw < "!") | (raw >= "\u0085")).fill_null(False)
-    blank = ibis.cases((maybe, raw.re_search(_BLANKS_ONLY).fill_null(False)), else_=False)
-    return blank.ifelse(ibis.null("string"), raw)
+    return ibis.cases((maybe, raw.re_search(_BLANKS_ONLY).fill_null(False)), else_=False)
 
 
-def _rows_and_repeats(stored: ir.Table, key: tuple[str, ...]) -> tuple[int, bool]:
-    """How many rows, and whether any key is on more than one (one query)."""
-    counts = stored.group_by(list(key)).aggregate(__n=stored.count())
-    row = counts.aggregate(rows=counts.__n.sum(), most=counts.__n.max()).execute().iloc[0]
-    return int(row["rows"] or 0), int(row["most"] or 0) > 1
+def _rows_repeats_and_references(
+    stored: ir.Table, key: tuple[str, ...], references: list[str]
+) -> tuple[int, bool, dict[str, int]]:
+    """How many rows, whether any key is on more than one, and per column of ``references`` how many rows
+    have a value (one scan: the rows are not committed yet, and DuckDB scans those slowly)."""
+    present = {f"__r_{c}": stored[c].count() for c in references}
+    keys = stored[key[0]] if len(key) == 1 else ibis.struct({k: stored[k] for k in key})
+    row = stored.aggregate(__rows=stored.count(), __keys=keys.nunique(), **present).execute().iloc[0]
+    filled = {c: int(row[f"__r_{c}"] or 0) for c in references}
+    rows = int(row["__rows"] or 0)
+    return rows, int(row["__keys"] or 0) < rows, filled
 
 
 def _source(staging, path: Path, options: SourceOptions, nested_ok: frozenset[str]) -> _Source:
@@ -536,12 +566,26 @@ def _store_good(
         store.drop_stage(rows)
 
 
-def _orphans(store: Store, staged: ir.Table, target: schema.Table) -> dict[str, int]:
-    """Rows of this load whose reference (customer, product ...) is not in the store."""
-    out: dict[str, int] = {}
+def _empty_references(store: Store, target: schema.Table) -> list[str]:
+    """The columns of ``target`` that refer to another table with no rows (every value is an orphan)."""
+    return [
+        col.name
+        for col in target.columns
+        if col.references
+        and col.references.split(".")[0] != target.name
+        and store.count(col.references.split(".")[0]) == 0
+    ]
+
+
+def _orphans(
+    store: Store, staged: ir.Table, target: schema.Table, everywhere: dict[str, int] | None = None
+) -> dict[str, int]:
+    """Rows of this load whose reference (customer, product ...) is not in the store. ``everywhere``: the
+    counts of values in the columns that refer to an empty table, when already counted."""
+    out: dict[str, int] = dict(everywhere or {})
     unknown_everywhere = {}  # references into a table with no rows: every value is an orphan (one query)
     for col in target.columns:
-        if not col.references:
+        if not col.references or col.name in out:
             continue
         ref_table, ref_col = col.references.split(".")
         if ref_table != target.name and store.count(ref_table) == 0:

@@ -6,6 +6,8 @@ loop touches a row. A value that cannot be parsed never becomes a silent null: i
 
 from __future__ import annotations
 
+from typing import Callable
+
 import ibis
 import ibis.expr.types as ir
 
@@ -42,9 +44,10 @@ def text_column(name: str) -> str:
     return f"{TEXT}{name}"
 
 
-def parse(col: schema.Column, raw: ir.StringValue) -> ir.Value:
+def parse(col: schema.Column, raw: ir.StringValue, *, trim: bool = True) -> ir.Value:
     """``raw`` parsed to the column's type; null where it does not parse. Reference ``raw`` once only:
-    Ibis inlines expressions, so each repetition would be evaluated again per row."""
+    Ibis inlines expressions, so each repetition would be evaluated again per row. ``trim=False`` is for
+    values known to have no surrounding whitespace (:func:`valid_rows` with ``strict``)."""
     if col.type == "string":
         return raw.lower().strip() if col.allowed else raw
     if col.type == "int":
@@ -54,7 +57,7 @@ def parse(col: schema.Column, raw: ir.StringValue) -> ir.Value:
     if col.type == "bool":
         word = raw.strip().lower()
         return word.isin(TRUE_WORDS).ifelse(True, word.isin(FALSE_WORDS).ifelse(False, ibis.null("boolean")))
-    if col.type in ("timestamp", "date"):
+    if col.type in ("timestamp", "date") and trim:
         raw = _trimmed(raw)  # '  2024-01-01  ' is that day, as '  12  ' is twelve
     if col.type == "timestamp":
         # An offset (+02:00, -0500, +02) must be honoured: the plain parse drops it, and the timestamptz parse
@@ -117,10 +120,37 @@ def _problems(
 
 def _trimmed(raw: ir.StringValue) -> ir.StringValue:
     """``raw`` without surrounding whitespace (what ``strip`` removes: space, tab, CR, LF, VT, FF); the
-    (costly) trim runs only on values whose first or last character is at most a space, found by two
-    byte-wise comparisons."""
-    edge = (raw < "!") | (raw.right(1) < "!")
-    return ibis.cases((edge.fill_null(False), raw.strip().nullif("")), else_=raw)
+    (costly) trim runs only on values :func:`_edged` finds."""
+    return ibis.cases((_edged(raw), raw.strip().nullif("")), else_=raw)
+
+
+#: what ``strip`` removes
+_WHITESPACE = " \t\n\r\x0b\x0c"
+
+
+def _edged(raw: ir.StringValue) -> ir.BooleanValue:
+    """Whether ``raw`` may begin or end with whitespace: its first character is at most a space (a
+    comparison of the inlined prefix) or it ends in one of the characters ``strip`` removes (a test of the
+    last byte each: cheaper than cutting the last character off every value). Never null."""
+    edge = raw < "!"
+    for char in _WHITESPACE:
+        edge |= raw.endswith(char)
+    return edge.fill_null(False)
+
+
+def _any_edged(values: list[ir.StringValue]) -> ir.BooleanValue:
+    """Whether any of ``values`` may begin or end with whitespace (:func:`_edged`), with one comparison of
+    the row's least value for all their first characters. Never null."""
+    edge = ibis.least(*values) < "!"
+    for raw in values:
+        for char in _WHITESPACE:
+            edge |= raw.endswith(char)
+    return edge.fill_null(False)
+
+
+def _trims(col: schema.Column, keys: set[str]) -> bool:
+    """Whether the column's values lose surrounding whitespace before they are parsed."""
+    return col.type in ("timestamp", "date") or (col.type == "string" and (col.name in keys or bool(col.references)))
 
 
 def _only_where(condition: ir.BooleanValue, test: ir.BooleanValue) -> ir.BooleanValue:
@@ -148,32 +178,56 @@ def validated(mapped: ir.Table, table: schema.Table) -> ir.Table:
     return step.select(**out, **{LINE: step[LINE]})
 
 
-def valid_rows(mapped: ir.Table, table: schema.Table, *, stop: ir.BooleanValue | None = None) -> ir.Table:
+def valid_rows(
+    mapped: ir.Table,
+    table: schema.Table,
+    *,
+    stop: ir.BooleanValue | None = None,
+    strict: bool = False,
+    also: Callable[[ir.Table], ir.BooleanValue] | None = None,
+) -> ir.Table:
     """The typed target columns of the rows :func:`validated` finds no problem in: the same parse and the
     same tests, with no reason built and no text kept (a clean load needs neither). With ``stop`` (an
     expression that raises, such as DuckDB's ``error()``), the first row with a problem stops the query
-    instead of being left out."""
-    step = _parsed(mapped, table)
+    instead of being left out.
+
+    ``strict`` trims nothing: a value that would lose surrounding whitespace before it is parsed (a key, a
+    reference, a time) counts as a problem, so the values go to the engine's casts as they are. Building
+    trimmed copies of every key costs more than the casts; a clean export has no such values, and a file
+    that has them takes the general path. ``also`` gives, from the parsed table, more rows that count as
+    having a problem.
+    """
+    step = _parsed(mapped, table, trim=not strict)
+    keys = set(table.key)
     bad = step[problem_column("")].notnull() if problem_column("") in step.columns else ibis.literal(False)
+    trimmed = []
     for col in table.columns:
         if col.name in mapped.columns:
-            bad |= refused(col, step[text_column(col.name)], step[col.name], _number(col, step))
+            raw = step[text_column(col.name)]
+            bad |= refused(col, raw, step[col.name], _number(col, step))
+            if strict and _trims(col, keys):
+                trimmed.append(raw)
+    if trimmed:
+        bad |= _any_edged(trimmed)
+    if also is not None:
+        bad |= also(step)
     keep = ~bad if stop is None else bad.ifelse(stop, True)
     return step.filter(keep).select(**{col.name: _typed(col, step) for col in table.columns})
 
 
-def _parsed(mapped: ir.Table, table: schema.Table) -> ir.Table:
-    """Per present column: the text as read and its parsed value (and, for whole numbers, the float parse)."""
+def _parsed(mapped: ir.Table, table: schema.Table, *, trim: bool = True) -> ir.Table:
+    """Per present column: the text as read and its parsed value (and, for whole numbers, the float parse).
+    ``trim=False`` parses keys and times as they are (:func:`valid_rows` with ``strict``)."""
     present = [c for c in table.columns if c.name in mapped.columns]
     first: dict[str, ir.Value] = {LINE: mapped[LINE]}
     keys = set(table.key)
     for col in present:
         raw = mapped[col.name].cast("string")
         first[text_column(col.name)] = raw
-        if col.type == "string" and (col.name in keys or col.references):
+        if col.type == "string" and trim and _trims(col, keys):
             # ' CU1' and 'CU1' are one customer: keys lose surrounding blanks (the text as read stays in rejects)
             raw = _trimmed(raw)
-        first[col.name] = parse(col, raw)
+        first[col.name] = parse(col, raw, trim=trim)
         if col.type == "int":
             first[f"__num__{col.name}"] = raw.try_cast("float64")
     first.update(_row_checks(mapped, table))

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pyarrow as pa
 
@@ -205,6 +205,12 @@ class Store:
             self.engine.append_arrow(name, conform_arrow(target.schema(), data))
         else:
             self.engine.append_expr(name, _conform(target, data))
+
+    def append_built(self, name: str, key: str, build: Callable[[], ir.Table]) -> None:
+        """:meth:`append` of ``build()``, an expression that depends on nothing but ``key`` and the table's
+        columns: the engine may keep its compiled statement and skip building it again (a load's checks)."""
+        target = self.table(name)
+        self.engine.append_built(name, f"{key}|{target.schema()!r}", lambda: _conform(target, build()))
 
     def ensure_result_table(self, name: str, schema_: ibis.Schema) -> None:
         """Create the per-run result table ``name``; one whose columns differ from ``schema_`` (written by an

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 from salesintel.errors import StoreBusy, UserInputError
@@ -12,6 +13,9 @@ from salesintel.store.engine import Engine
 ibis = lazy("ibis")
 
 LOCK_RETRY_SECONDS = 0.25
+#: compiled INSERT ... SELECT statements kept (``append_built``), by table and the caller's key
+COMPILED_KEPT = 32
+_COMPILED: OrderedDict[tuple[str, str], str] = OrderedDict()
 
 
 def connect_duckdb(target: str, *, wait: float = 0.0) -> "ibis.BaseBackend":
@@ -85,6 +89,28 @@ class DuckDBEngine(Engine):
             self.con.con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM _salesintel_append').fetchall()
         finally:
             self.con.con.unregister("_salesintel_append")
+
+    def append_expr(self, name: str, expr) -> None:
+        # Ibis's own insert compiles the query, then parses it again to wrap it in the INSERT
+        self.con._run_pre_execute_hooks(expr)  # in-memory tables the expression reads are registered
+        self.con.con.execute(self._insert_sql(name, expr)).fetchall()
+
+    def append_built(self, name: str, key: str, build) -> None:
+        # the statement of the same key is compiled once per process: a load's validation query takes Ibis
+        # longer to build and compile than DuckDB takes to check 200,000 rows
+        sql = _COMPILED.pop((name, key), None)
+        if sql is None:
+            expr = build()
+            self.con._run_pre_execute_hooks(expr)
+            sql = self._insert_sql(name, expr)
+        _COMPILED[(name, key)] = sql
+        while len(_COMPILED) > COMPILED_KEPT:
+            _COMPILED.popitem(last=False)
+        self.con.con.execute(sql).fetchall()
+
+    def _insert_sql(self, name: str, expr) -> str:
+        cols = ", ".join(f'"{c}"' for c in expr.columns)
+        return f'INSERT INTO "{name}" ({cols}) {self.con.compile(expr)}'
 
     def staging_backend(self):
         return self.con  # validate in the store itself: the good rows never leave the engine

@@ -93,6 +93,11 @@ class Engine:
         """Append the rows of an expression of this engine (``INSERT ... SELECT`` inside the engine)."""
         self.con.insert(name, expr)
 
+    def append_built(self, name: str, key: str, build) -> None:
+        """Append the rows of ``build()``, an expression of this engine that depends on nothing but ``key``
+        (an engine may keep the compiled statement by key and not call ``build`` again)."""
+        self.append_expr(name, build())
+
     def stage(self, data: pa.Table) -> "ir.Table":
         """``data`` in a temporary table of this engine."""
         return self.con.create_table(f"_stage_{uuid.uuid4().hex[:12]}", obj=data, temp=True)

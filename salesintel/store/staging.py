@@ -6,7 +6,7 @@ engine-specific SQL may live).
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from datetime import datetime
 
 import ibis
@@ -54,11 +54,14 @@ def scan_csv(backend: ibis.BaseBackend, path, *, names: list[str], delimiter: st
     unclosed quote or bytes that are not UTF-8 raise when the view is read) and reads as ours does: RFC 4180
     quotes, an empty field (quoted or not) is missing, nothing is trimmed.
 
-    The caller drops the view (``backend.drop_view``) when done.
+    The caller drops the view (``backend.drop_view``) when done. The view is named after the columns and
+    the dialect, not the file: queries over two files of the same shape are the same query, compiled once
+    (:meth:`DuckDBEngine.append_expr`).
     """
+    shape = hashlib.sha1(repr((names, delimiter, header)).encode()).hexdigest()[:12]
     return backend.read_csv(
         str(path),
-        table_name=f"_csv_{uuid.uuid4().hex[:10]}",
+        table_name=f"_csv_{shape}",
         columns={name: "VARCHAR" for name in names},
         header=header,
         auto_detect=False,
