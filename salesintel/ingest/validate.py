@@ -132,10 +132,7 @@ def _edged(raw: ir.StringValue) -> ir.BooleanValue:
     """Whether ``raw`` may begin or end with whitespace: its first character is at most a space (a
     comparison of the inlined prefix) or it ends in one of the characters ``strip`` removes (a test of the
     last byte each: cheaper than cutting the last character off every value). Never null."""
-    edge = raw < "!"
-    for char in _WHITESPACE:
-        edge |= raw.endswith(char)
-    return edge.fill_null(False)
+    return ((raw < "!") | _ends_in_whitespace(raw)).fill_null(False)
 
 
 def _any_edged(values: list[ir.StringValue]) -> ir.BooleanValue:
@@ -143,9 +140,15 @@ def _any_edged(values: list[ir.StringValue]) -> ir.BooleanValue:
     the row's least value for all their first characters. Never null."""
     edge = ibis.least(*values) < "!"
     for raw in values:
-        for char in _WHITESPACE:
-            edge |= raw.endswith(char)
+        edge |= _ends_in_whitespace(raw)
     return edge.fill_null(False)
+
+
+def _ends_in_whitespace(raw: ir.StringValue) -> ir.BooleanValue:
+    ends = raw.endswith(_WHITESPACE[0])
+    for char in _WHITESPACE[1:]:
+        ends |= raw.endswith(char)
+    return ends
 
 
 def _trims(col: schema.Column, keys: set[str]) -> bool:

@@ -101,7 +101,9 @@ class DuckDBEngine(Engine):
         sql = _COMPILED.pop((name, key), None)
         if sql is None:
             expr = build()
-            self.con._run_pre_execute_hooks(expr)
+            if expr.op().find(ibis.expr.operations.InMemoryTable):
+                # an in-memory table is registered per connection under a name of its own: not reusable
+                raise ValueError("append_built takes expressions over tables of the store only")
             sql = self._insert_sql(name, expr)
         _COMPILED[(name, key)] = sql
         while len(_COMPILED) > COMPILED_KEPT:

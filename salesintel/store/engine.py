@@ -94,8 +94,9 @@ class Engine:
         self.con.insert(name, expr)
 
     def append_built(self, name: str, key: str, build) -> None:
-        """Append the rows of ``build()``, an expression of this engine that depends on nothing but ``key``
-        (an engine may keep the compiled statement by key and not call ``build`` again)."""
+        """Append the rows of ``build()``, an expression of this engine over tables and views of the store
+        (no in-memory tables) that depends on nothing but ``key`` (an engine may keep the compiled statement
+        by key and not call ``build`` again)."""
         self.append_expr(name, build())
 
     def stage(self, data: pa.Table) -> "ir.Table":
