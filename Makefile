@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python bench/load_orders.py
 	$(BIN)/python bench/load_retail.py
+	$(BIN)/python bench/load_edge_proof.py
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/basket_rules.py
 	$(BIN)/python bench/clv.py
