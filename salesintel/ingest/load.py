@@ -217,7 +217,13 @@ def _store_in_one_pass(
         # the same shape reuses the compiled statement
         shape = repr((tm, target, extra.columns, csv.names, csv.delimiter, csv.header, view))
         checked = functools.partial(
-            v.valid_rows, mapped, target, stop=stop_with("a row to refuse"), strict=True, also=_holds_blanks_only
+            v.valid_rows,
+            mapped,
+            target,
+            stop=stop_with("a row to refuse"),
+            strict=True,
+            also=_holds_blanks_only,
+            formats=tm.date_formats(),
         )
         store.append_built(target.name, shape, checked)
         stored = store.table(target.name)
@@ -310,6 +316,10 @@ def _json_sources(tables: tuple[TableMapping, ...]) -> frozenset[str]:
     return frozenset(names)
 
 
+#: the columns of a reject after its line
+_REJECT_FIELDS = ("column_name", "value", "reason", "record", "row_key")
+
+
 def _broken_rejects(broken: pa.Table) -> ir.Table | None:
     """Records the reader could not split into fields: one reject each, with the text as written."""
     if not broken.num_rows:
@@ -321,8 +331,9 @@ def _broken_rejects(broken: pa.Table) -> ir.Table | None:
             "value": [None] * broken.num_rows,
             "reason": broken.column("reason").to_pylist(),
             "record": [json.dumps(t, ensure_ascii=False) for t in broken.column("text").to_pylist()],
+            "row_key": [None] * broken.num_rows,  # a record that did not split has no key to close it by
         },
-        schema={"line": "int64", "column_name": "string", "value": "string", "reason": "string", "record": "string"},
+        schema={c: "int64" if c == "line" else "string" for c in ("line", *_REJECT_FIELDS)},
     )
 
 
@@ -343,7 +354,7 @@ def _load_table(
     src = source.table
     report = LoadReport(schema.get(tm.table).name, str(path.resolve()))
     extra, target, mapped = _mapped(store, src, tm, path, report)
-    full = _with_bad(v.validated(mapped, target))
+    full = _with_bad(v.validated(mapped, target, tm.date_formats()))
     # the text as read is kept for refused rows only: their rejects need it, the good rows do not
     slim = full.mutate(
         **{c: full.__bad.ifelse(full[c], ibis.null("string")) for c in full.columns if c.startswith(v.TEXT)}
@@ -351,19 +362,17 @@ def _load_table(
     checked = staging.create_table(f"_chk_{uuid.uuid4().hex[:10]}", obj=slim, temp=True)
     repeated = None
     try:
-        tally = checked.aggregate(rows=checked.count(), bad=checked.__bad.sum()).execute()
-        repeated = _repeated_keys(staging, checked, target)
+        rows, bad, keys_repeat = _tally(checked, target.key)
+        repeated = _repeated_keys(staging, checked, target) if keys_repeat else None
         broken = _broken_rejects(source.broken)
-        report.rows_read = int(tally.rows.iloc[0]) + source.broken.num_rows
+        report.rows_read = rows + source.broken.num_rows
         if report.rows_read == 0:
             raise NothingLoaded(f"{path.name} has no rows to load")
-        any_bad = bool(tally.bad.fillna(0).iloc[0]) or repeated is not None
+        any_bad = bool(bad) or repeated is not None
         good, rejects, superseded = _split(checked, repeated, mapped, target, tm, report, any_bad)
         if broken is not None:
             rejects = broken if rejects is None else ibis.union(rejects.cast(broken.schema()), broken)
-        rejects = _keyed(rejects, checked, target)  # computed once, where it is written
         # refused lines: those with a problem, those a later line superseded, those that did not split
-        bad = int(tally.bad.fillna(0).iloc[0])
         report.rejected = bad + (0 if tm.merge_repeated_keys else superseded) + source.broken.num_rows
         refused = _refusal(report, path.name, max_reject_rate)
         if refused is None:
@@ -426,17 +435,14 @@ def _close_resolved(store: Store, good: ir.Table, target: schema.Table, report: 
         rejects_.close_stored_keys(store, keys, table=target.name, load_id=report.load_id)
 
 
-def _keyed(rejects: ir.Table | None, checked: ir.Table, target: schema.Table) -> ir.Table | None:
-    """The rejects with the key of their row (``row_key``), where the key could be read."""
-    if rejects is None:
-        return None
-    key_text = rejects_.key_text(checked, target.key)
+def _row_key(rows: ir.Table, target: schema.Table) -> ir.StringValue:
+    """The key of each row as text, where it could be read: a reject carries it, so that a later load that
+    stores the key closes the reject (no join back to the checked rows: each reject's row is at hand)."""
+    key_text = rejects_.key_text(rows, target.key)
     for k in target.key:  # a key part that did not parse (line 'x'): the row has no key to close it by
-        if v.problem_column(k) in checked.columns:
-            key_text = checked[v.problem_column(k)].isnull().ifelse(key_text, ibis.null("string"))
-    keys = checked.select(__key_line=checked[LINE], row_key=key_text)
-    joined = rejects.left_join(keys, rejects.line == keys.__key_line)
-    return joined.select(*rejects.columns, "row_key")
+        if v.problem_column(k) in rows.columns:
+            key_text = rows[v.problem_column(k)].isnull().ifelse(key_text, ibis.null("string"))
+    return key_text
 
 
 def _with_bad(checked: ir.Table) -> ir.Table:
@@ -445,6 +451,18 @@ def _with_bad(checked: ir.Table) -> ir.Table:
     for p in v.problem_columns(checked):
         bad |= checked[p].notnull()
     return checked.mutate(__bad=bad)
+
+
+def _tally(checked: ir.Table, key: tuple[str, ...]) -> tuple[int, int, bool]:
+    """(rows, rows with a problem, whether a key may be on more than one valid row), in one scan. Fewer
+    distinct keys than valid rows means a repeat, or a key with a missing part, which the group-by of
+    :func:`_repeated_keys` then settles."""
+    valid = (~checked.__bad).ifelse(1, ibis.null("int64"))
+    keys = checked[key[0]] if len(key) == 1 else ibis.struct({k: checked[k] for k in key})
+    distinct = (~checked.__bad).ifelse(keys, ibis.null(keys.type())).nunique()
+    tally = checked.aggregate(rows=checked.count(), bad=checked.__bad.sum(), valid=valid.count(), distinct=distinct)
+    row = {name: value or 0 for name, value in tally.to_pyarrow().to_pylist()[0].items()}
+    return int(row["rows"]), int(row["bad"]), row["distinct"] < row["valid"]
 
 
 def _repeated_keys(staging, checked: ir.Table, target: schema.Table) -> ir.Table | None:
@@ -488,7 +506,7 @@ def _split(
         return good.select(target.names), None, 0
     problems = v.problem_columns(checked)
     bad_rows = checked.filter(checked.__bad)
-    parts = [_problem_rejects(bad_rows, p) for p in problems]
+    parts = [_problem_rejects(bad_rows, p, target) for p in problems]
     superseded_rows = 0
     if repeated is not None:
         superseded = _superseded(valid, repeated, target)
@@ -508,13 +526,14 @@ def _split(
                     value=key_text,
                     reason=ibis.literal("superseded by line ") + superseded.__last.cast("string"),
                     record=v.raw_record(superseded),
+                    row_key=_row_key(superseded, target),
                 )
             )
     rejects = ibis.union(*parts) if parts else None
     return good.select(target.names), rejects, superseded_rows
 
 
-def _problem_rejects(bad_rows: ir.Table, problem: str) -> ir.Table:
+def _problem_rejects(bad_rows: ir.Table, problem: str, target: schema.Table) -> ir.Table:
     column = problem[len(v.PROBLEM) :]
     text = v.text_column(column)
     rows = bad_rows.filter(bad_rows[problem].notnull())
@@ -524,6 +543,7 @@ def _problem_rejects(bad_rows: ir.Table, problem: str) -> ir.Table:
         value=rows[text] if text in rows.columns else ibis.null("string"),
         reason=rows[problem],
         record=v.raw_record(rows),
+        row_key=_row_key(rows, target),
     )
 
 

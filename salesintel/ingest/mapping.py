@@ -23,7 +23,8 @@ The full form reads one file into several tables (see examples/online_retail.yam
 
 A column spec is a source column name or a mapping with one of ``column``, ``constant``, ``concat``
 (with ``separator``), ``multiply`` (a list of numeric columns) or ``sequence_within`` (1, 2, ... per group
-in file order), plus optional ``date_format`` (strptime codes), ``values`` (a lookup) and ``default``.
+in file order), plus optional ``date_format`` (strptime codes: the only shape a date or time column then
+accepts; a ``default`` is written in it too), ``values`` (a lookup) and ``default``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,19 @@ class TableMapping:
     merge_repeated_keys: bool = False
     attributes: dict[str, str] = field(default_factory=dict)  # source column -> declared type of a custom attribute
     drop: tuple[str, ...] = ()  # source columns left out on purpose
+
+    def date_formats(self) -> dict[str, str]:
+        """The strptime format of each date or time column the mapping gives one (``date_format``): the
+        values are parsed with it in validation, once, and a value that does not match is refused."""
+        target = schema.get(self.table)
+        return {
+            name: spec["date_format"]
+            for name, spec in self.columns.items()
+            if isinstance(spec, dict)
+            and isinstance(spec.get("date_format"), str)
+            and name in target.names
+            and target.column(name).type in ("timestamp", "date")
+        }
 
     def used_columns(self, source_columns: list[str]) -> set[str]:
         """The source columns this mapping reads for canonical columns."""
@@ -261,12 +275,29 @@ def _check_spec(where: str, spec: Any) -> None:
         if key in spec and not isinstance(spec[key], kind):
             shape = {dict: "a mapping", list: "a list", str: "a text"}[kind]
             raise MappingError(f"{where}.{key} must be {shape}, not {spec[key]!r:.60}")
+    if "date_format" in spec:
+        _check_date_format(where, spec["date_format"], spec.get("default"))
+
+
+def _check_date_format(where: str, date_format: str, default: Any) -> None:
+    """The format is one DuckDB's strptime (the parse validation uses) knows, and a default is written in it:
+    the default stands in for a missing value, so validation reads it with the same format."""
+    import duckdb
+
+    try:
+        parsed = duckdb.execute("SELECT try_strptime(?, ?)", [str(default or ""), date_format]).fetchone()[0]
+    except duckdb.Error as exc:
+        reason = str(exc).splitlines()[0].split(": ", 1)[-1]
+        raise MappingError(f"{where}.date_format {date_format!r} is not a date format: {reason}") from None
+    if default is not None and parsed is None:
+        raise MappingError(f"{where}.default {default!r} is not written in its date_format {date_format!r}")
 
 
 def apply(mapping: TableMapping, src: ir.Table, source_name: str, attributes: dict[str, str] | None = None) -> ir.Table:
     """The source as the target table's columns (all text) plus ``__line``, ready for validation;
     ``attributes`` maps custom attribute names to the source columns they come from."""
     target = schema.get(mapping.table)
+    formats = mapping.date_formats()  # validation parses these (with the format, once)
     exprs: dict[str, ir.Value] = {}
     if mapping.passthrough:
         exprs.update({c: src[c] for c in target.names if c in src.columns})
@@ -279,7 +310,7 @@ def apply(mapping: TableMapping, src: ir.Table, source_name: str, attributes: di
             and not set(spec["sequence_within"]) <= set(src.columns)
         ):
             continue  # no order id to number within: validation names the missing required column
-        exprs[dst] = _column(spec, src, source_name).cast("string")
+        exprs[dst] = _column(spec, src, source_name, parse_date=dst not in formats).cast("string")
     for name, column in (attributes or {}).items():
         exprs[name] = src[column].cast("string")
     return src.select(**exprs, **{LINE: src[LINE]})
@@ -298,7 +329,9 @@ def numbers_by_file_order(mapping: TableMapping, columns: list[str]) -> bool:
     return False
 
 
-def _column(spec: Any, src: ir.Table, source_name: str) -> ir.Value:
+def _column(spec: Any, src: ir.Table, source_name: str, *, parse_date: bool = True) -> ir.Value:
+    """The source text of one target column. ``parse_date=False``: a ``date_format`` is left to validation
+    (the target column is a date or time), else the value is rewritten as ISO text here."""
     if isinstance(spec, str):
         spec = {"column": spec}
     if isinstance(spec, dict):
@@ -334,7 +367,7 @@ def _column(spec: Any, src: ir.Table, source_name: str) -> ir.Value:
     if "values" in spec:
         lookup = {str(k): str(v) for k, v in (spec["values"] or {}).items()}
         value = value.substitute(lookup, else_=value)
-    if "date_format" in spec:
+    if "date_format" in spec and parse_date:
         parsed = try_strptime(value, spec["date_format"]).strftime("%Y-%m-%d %H:%M:%S")
         value = parsed.coalesce(value)
     if "default" in spec:

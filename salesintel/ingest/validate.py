@@ -13,6 +13,7 @@ import ibis.expr.types as ir
 
 from salesintel import schema
 from salesintel.ingest.read import LINE
+from salesintel.store.staging import try_strptime
 
 PROBLEM = "__problem__"
 TEXT = "__text__"
@@ -44,10 +45,11 @@ def text_column(name: str) -> str:
     return f"{TEXT}{name}"
 
 
-def parse(col: schema.Column, raw: ir.StringValue, *, trim: bool = True) -> ir.Value:
+def parse(col: schema.Column, raw: ir.StringValue, *, trim: bool = True, date_format: str | None = None) -> ir.Value:
     """``raw`` parsed to the column's type; null where it does not parse. Reference ``raw`` once only:
     Ibis inlines expressions, so each repetition would be evaluated again per row. ``trim=False`` is for
-    values known to have no surrounding whitespace (:func:`valid_rows` with ``strict``)."""
+    values known to have no surrounding whitespace (:func:`valid_rows` with ``strict``). ``date_format``
+    (a date or time column): the strptime format the mapping declares, the only one accepted."""
     if col.type == "string":
         return raw.lower().strip() if col.allowed else raw
     if col.type == "int":
@@ -59,6 +61,9 @@ def parse(col: schema.Column, raw: ir.StringValue, *, trim: bool = True) -> ir.V
         return word.isin(TRUE_WORDS).ifelse(True, word.isin(FALSE_WORDS).ifelse(False, ibis.null("boolean")))
     if col.type in ("timestamp", "date") and trim:
         raw = _trimmed(raw)  # '  2024-01-01  ' is that day, as '  12  ' is twelve
+    if date_format is not None:
+        parsed = try_strptime(raw, date_format).cast("timestamp")  # an offset (%z) is converted to UTC
+        return parsed.date() if col.type == "date" else parsed
     if col.type == "timestamp":
         # An offset (+02:00, -0500, +02) must be honoured: the plain parse drops it, and the timestamptz parse
         # (the session runs in UTC) with its conversion back costs 9x as much, so only values that end in
@@ -72,32 +77,45 @@ def parse(col: schema.Column, raw: ir.StringValue, *, trim: bool = True) -> ir.V
     return raw.try_cast("json").notnull().ifelse(raw, ibis.null("string"))  # json
 
 
-def reason(col: schema.Column, raw: ir.StringValue, parsed: ir.Value, number: ir.Value | None = None) -> ir.StringValue:
+def reason(
+    col: schema.Column,
+    raw: ir.StringValue,
+    parsed: ir.Value,
+    number: ir.Value | None = None,
+    date_format: str | None = None,
+) -> ir.StringValue:
     """Why the raw value is refused, or null when it is fine."""
-    cases = _problems(col, raw, parsed, number)
+    cases = _problems(col, raw, parsed, number, date_format)
     if not cases:
         return ibis.null("string")
     return ibis.cases(*cases, else_=ibis.null("string"))
 
 
 def refused(
-    col: schema.Column, raw: ir.StringValue, parsed: ir.Value, number: ir.Value | None = None
+    col: schema.Column,
+    raw: ir.StringValue,
+    parsed: ir.Value,
+    number: ir.Value | None = None,
+    date_format: str | None = None,
 ) -> ir.BooleanValue:
     """Whether :func:`reason` has a reason: the same tests, without building the sentence."""
     bad = ibis.literal(False)
-    for condition, _ in _problems(col, raw, parsed, number):
+    for condition, _ in _problems(col, raw, parsed, number, date_format):
         bad |= condition.fill_null(False)
     return bad
 
 
 def _problems(
-    col: schema.Column, raw: ir.StringValue, parsed: ir.Value, number: ir.Value | None
+    col: schema.Column, raw: ir.StringValue, parsed: ir.Value, number: ir.Value | None, date_format: str | None
 ) -> list[tuple[ir.BooleanValue, ir.StringValue]]:
     """(test, reason) pairs in the order a reason is given: missing, not of the type, not allowed."""
     cases = []
     if col.required:
         cases.append((raw.isnull(), ibis.literal("missing required value")))
-    if col.type != "string":
+    if date_format is not None:  # strptime reads the declared format exactly: nothing else to test
+        sentence = f"' does not match the mapping's date_format {date_format}"
+        cases.append((raw.notnull() & parsed.isnull(), ibis.literal("'") + raw + ibis.literal(sentence)))
+    elif col.type != "string":
         bad = raw.notnull() & parsed.isnull()
         if col.type == "int":
             bad |= number.notnull() & (number != parsed.cast("float64"))
@@ -161,20 +179,22 @@ def _only_where(condition: ir.BooleanValue, test: ir.BooleanValue) -> ir.Boolean
     return ibis.cases((condition.fill_null(False), test.fill_null(False)), else_=False)
 
 
-def validated(mapped: ir.Table, table: schema.Table) -> ir.Table:
+def validated(mapped: ir.Table, table: schema.Table, formats: dict[str, str] | None = None) -> ir.Table:
     """Typed target columns, ``__line``, the text as read and a problem column per column (null when fine).
 
     Two projections with a barrier between them, so each value is parsed once. Columns absent from the
     source get their default (or null); required columns must be present (:func:`missing_required`).
+    ``formats``: the date format of a date or time column (:meth:`TableMapping.date_formats`).
     """
-    step = _parsed(mapped, table)
+    formats = formats or {}
+    step = _parsed(mapped, table, formats=formats)
     out: dict[str, ir.Value] = {}
     for col in table.columns:
         out[col.name] = _typed(col, step)
         if col.name not in mapped.columns:
             continue
         raw, parsed = step[text_column(col.name)], step[col.name]
-        out[problem_column(col.name)] = reason(col, raw, parsed, _number(col, step))
+        out[problem_column(col.name)] = reason(col, raw, parsed, _number(col, step), formats.get(col.name))
         out[text_column(col.name)] = raw
     if problem_column("") in step.columns:
         out[problem_column("")] = step[problem_column("")]
@@ -188,6 +208,7 @@ def valid_rows(
     stop: ir.BooleanValue | None = None,
     strict: bool = False,
     also: Callable[[ir.Table], ir.BooleanValue] | None = None,
+    formats: dict[str, str] | None = None,
 ) -> ir.Table:
     """The typed target columns of the rows :func:`validated` finds no problem in: the same parse and the
     same tests, with no reason built and no text kept (a clean load needs neither). With ``stop`` (an
@@ -200,14 +221,15 @@ def valid_rows(
     that has them takes the general path. ``also`` gives, from the parsed table, more rows that count as
     having a problem.
     """
-    step = _parsed(mapped, table, trim=not strict)
+    formats = formats or {}
+    step = _parsed(mapped, table, trim=not strict, formats=formats)
     keys = set(table.key)
     bad = step[problem_column("")].notnull() if problem_column("") in step.columns else ibis.literal(False)
     trimmed = []
     for col in table.columns:
         if col.name in mapped.columns:
             raw = step[text_column(col.name)]
-            bad |= refused(col, raw, step[col.name], _number(col, step))
+            bad |= refused(col, raw, step[col.name], _number(col, step), formats.get(col.name))
             if strict and _trims(col, keys):
                 trimmed.append(raw)
     if trimmed:
@@ -218,7 +240,9 @@ def valid_rows(
     return step.filter(keep).select(**{col.name: _typed(col, step) for col in table.columns})
 
 
-def _parsed(mapped: ir.Table, table: schema.Table, *, trim: bool = True) -> ir.Table:
+def _parsed(
+    mapped: ir.Table, table: schema.Table, *, trim: bool = True, formats: dict[str, str] | None = None
+) -> ir.Table:
     """Per present column: the text as read and its parsed value (and, for whole numbers, the float parse).
     ``trim=False`` parses keys and times as they are (:func:`valid_rows` with ``strict``)."""
     present = [c for c in table.columns if c.name in mapped.columns]
@@ -230,7 +254,7 @@ def _parsed(mapped: ir.Table, table: schema.Table, *, trim: bool = True) -> ir.T
         if col.type == "string" and trim and _trims(col, keys):
             # ' CU1' and 'CU1' are one customer: keys lose surrounding blanks (the text as read stays in rejects)
             raw = _trimmed(raw)
-        first[col.name] = parse(col, raw, trim=trim)
+        first[col.name] = parse(col, raw, trim=trim, date_format=(formats or {}).get(col.name))
         if col.type == "int":
             first[f"__num__{col.name}"] = raw.try_cast("float64")
     first.update(_row_checks(mapped, table))

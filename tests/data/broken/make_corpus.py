@@ -711,6 +711,12 @@ def mappings() -> None:
         "source_text": ("source: csv\nrename: {Kunde: customer_id}\n", "source must be a mapping"),
         "date_format_number": ("rename: {Kunde: customer_id}\ndates: {created_at: 12}\n", "date_format"),
         "dates_list": ("rename: {Kunde: customer_id}\ndates: [created_at]\n", "dates must be a mapping"),
+        "date_format_unknown": ("rename: {Kunde: customer_id}\ndates: {created_at: '%Q'}\n", "is not a date format"),
+        "date_default_other_format": (
+            "tables: {customers: {columns: {customer_id: Kunde, "
+            "created_at: {column: Nachname, date_format: '%d.%m.%Y', default: '2020-01-31'}}}}\n",
+            "is not written in its date_format",
+        ),
         "columns_text": ("tables: {customers: {columns: customer_id}}\n", "columns must be a mapping"),
         "two_kinds": (
             "tables: {customers: {columns: {customer_id: {column: Kunde, constant: x}}}}\n",
@@ -729,6 +735,32 @@ def mappings() -> None:
     }
     for name, (text, message) in bad.items():
         case(f"mapping_{name}.csv", ok, "customers", exit=2, mapping=text, message=message)
+    # a declared date format is the only one read: an ISO date in that column is refused, naming the format;
+    # blanks around a date are not part of it
+    case(
+        "mapping_dates_mixed.csv",
+        "Kunde,Seit\nC1,31.12.2023\nC2,2024-01-01\nC3, 01.02.2024 \nC4,31.02.2024\n",
+        "customers",
+        mapping="rename: {Kunde: customer_id, Seit: created_at}\ndates: {created_at: '%d.%m.%Y'}\n",
+        stored=2,
+        rejected={3: "does not match the mapping's date_format %d.%m.%Y", 5: "31.02.2024"},
+        values=[
+            {"key": "C1", "column": "created_at", "equals": "2023-12-31 00:00:00"},
+            {"key": "C3", "column": "created_at", "equals": "2024-02-01 00:00:00"},
+        ],
+    )
+    # an offset in the declared format (%z) is honoured: the time is stored in UTC
+    case(
+        "mapping_dates_offset.csv",
+        "Kunde,Seit\nC1,2024-01-01 10:00+0200\nC2,2024-01-01 10:00-0130\n",
+        "customers",
+        mapping="rename: {Kunde: customer_id, Seit: created_at}\ndates: {created_at: '%Y-%m-%d %H:%M%z'}\n",
+        stored=2,
+        values=[
+            {"key": "C1", "column": "created_at", "equals": "2024-01-01 08:00:00"},
+            {"key": "C2", "column": "created_at", "equals": "2024-01-01 11:30:00"},
+        ],
+    )
 
 
 def main() -> None:
