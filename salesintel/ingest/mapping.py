@@ -40,7 +40,6 @@ import yaml
 from salesintel import schema
 from salesintel.errors import MappingError
 from salesintel.ingest.read import LINE, SourceOptions
-from salesintel.store.staging import try_strptime
 
 _KINDS = ("column", "constant", "concat", "multiply", "sequence_within")
 # an order-lines file without a line column: lines numbered 1, 2, ... within each order, in file order
@@ -174,14 +173,22 @@ def _source_options(spec: dict, overrides: SourceOptions | None) -> SourceOption
     return opts
 
 
-def _table_mapping(name: str, body: dict) -> TableMapping:
+def _table_mapping(name: str, body: dict, *, short_form: bool = False) -> TableMapping:
     table = schema.get(name)
     columns = _shaped(body.get("columns"), dict, f"tables.{name}.columns", "columns: {customer_id: Kunde}")
     for column, spec in columns.items():
-        _check_spec(f"tables.{name}.columns.{column}", spec)
+        # errors name the place as the user wrote it: the short form has no tables: section
+        _check_spec(f"column {column}" if short_form else f"tables.{name}.columns.{column}", spec)
     unknown = sorted(set(columns) - set(table.names))
     if unknown:
         raise MappingError(f"mapping for {name} names columns that {name} does not have: {', '.join(unknown)}")
+    for column, spec in columns.items():
+        kind = table.column(column).type
+        if isinstance(spec, dict) and "date_format" in spec and kind not in ("timestamp", "date"):
+            raise MappingError(
+                f"a date_format is for date and time columns; {column} of {name} is a {kind} column "
+                f"(its date columns: {', '.join(c.name for c in table.columns if c.type in ('timestamp', 'date'))})"
+            )
     merge = body.get("repeated_keys", "reject")
     if merge not in ("reject", "merge"):
         raise MappingError(f"repeated_keys for {name} must be 'reject' or 'merge', not {merge!r}")
@@ -245,7 +252,7 @@ def _short_form(name: str, spec: dict) -> TableMapping:
         "attributes": spec.get("attributes"),
         "drop": spec.get("drop"),
     }
-    mapped = _table_mapping(name, body)
+    mapped = _table_mapping(name, body, short_form=True)
     return TableMapping(
         name,
         mapped.columns,
@@ -287,17 +294,18 @@ def _check_date_format(where: str, date_format: str, default: Any) -> None:
     try:
         parsed = duckdb.execute("SELECT try_strptime(?, ?)", [str(default or ""), date_format]).fetchone()[0]
     except duckdb.Error as exc:
-        reason = str(exc).splitlines()[0].split(": ", 1)[-1]
-        raise MappingError(f"{where}.date_format {date_format!r} is not a date format: {reason}") from None
+        reason = str(exc).splitlines()[0]
+        unknown = reason.rsplit("Unrecognized format for strftime/strptime: ", 1)
+        reason = f"DuckDB's strptime does not know {unknown[1]}" if len(unknown) == 2 else reason
+        raise MappingError(f"the date_format {date_format!r} of {where} is not a date format: {reason}") from None
     if default is not None and parsed is None:
-        raise MappingError(f"{where}.default {default!r} is not written in its date_format {date_format!r}")
+        raise MappingError(f"the default {default!r} of {where} is not written in its date_format {date_format!r}")
 
 
 def apply(mapping: TableMapping, src: ir.Table, source_name: str, attributes: dict[str, str] | None = None) -> ir.Table:
     """The source as the target table's columns (all text) plus ``__line``, ready for validation;
     ``attributes`` maps custom attribute names to the source columns they come from."""
     target = schema.get(mapping.table)
-    formats = mapping.date_formats()  # validation parses these (with the format, once)
     exprs: dict[str, ir.Value] = {}
     if mapping.passthrough:
         exprs.update({c: src[c] for c in target.names if c in src.columns})
@@ -310,7 +318,7 @@ def apply(mapping: TableMapping, src: ir.Table, source_name: str, attributes: di
             and not set(spec["sequence_within"]) <= set(src.columns)
         ):
             continue  # no order id to number within: validation names the missing required column
-        exprs[dst] = _column(spec, src, source_name, parse_date=dst not in formats).cast("string")
+        exprs[dst] = _column(spec, src, source_name).cast("string")
     for name, column in (attributes or {}).items():
         exprs[name] = src[column].cast("string")
     return src.select(**exprs, **{LINE: src[LINE]})
@@ -329,9 +337,9 @@ def numbers_by_file_order(mapping: TableMapping, columns: list[str]) -> bool:
     return False
 
 
-def _column(spec: Any, src: ir.Table, source_name: str, *, parse_date: bool = True) -> ir.Value:
-    """The source text of one target column. ``parse_date=False``: a ``date_format`` is left to validation
-    (the target column is a date or time), else the value is rewritten as ISO text here."""
+def _column(spec: Any, src: ir.Table, source_name: str) -> ir.Value:
+    """The source text of one target column (a ``date_format`` is applied in validation, which parses the
+    value with it once: :meth:`TableMapping.date_formats`)."""
     if isinstance(spec, str):
         spec = {"column": spec}
     if isinstance(spec, dict):
@@ -367,9 +375,6 @@ def _column(spec: Any, src: ir.Table, source_name: str, *, parse_date: bool = Tr
     if "values" in spec:
         lookup = {str(k): str(v) for k, v in (spec["values"] or {}).items()}
         value = value.substitute(lookup, else_=value)
-    if "date_format" in spec and parse_date:
-        parsed = try_strptime(value, spec["date_format"]).strftime("%Y-%m-%d %H:%M:%S")
-        value = parsed.coalesce(value)
-    if "default" in spec:
+    if spec.get("default") is not None:  # an empty `default:` (YAML null) is no default
         value = value.fill_null(str(spec["default"]))
     return value

@@ -61,9 +61,8 @@ def parse(col: schema.Column, raw: ir.StringValue, *, trim: bool = True, date_fo
         return word.isin(TRUE_WORDS).ifelse(True, word.isin(FALSE_WORDS).ifelse(False, ibis.null("boolean")))
     if col.type in ("timestamp", "date") and trim:
         raw = _trimmed(raw)  # '  2024-01-01  ' is that day, as '  12  ' is twelve
-    if date_format is not None:
-        parsed = try_strptime(raw, date_format).cast("timestamp")  # an offset (%z) is converted to UTC
-        return parsed.date() if col.type == "date" else parsed
+    if date_format is not None:  # a date column stays a timestamp here: _problems refuses a time of day
+        return try_strptime(raw, date_format).cast("timestamp")  # an offset (%z) is converted to UTC
     if col.type == "timestamp":
         # An offset (+02:00, -0500, +02) must be honoured: the plain parse drops it, and the timestamptz parse
         # (the session runs in UTC) with its conversion back costs 9x as much, so only values that end in
@@ -73,7 +72,7 @@ def parse(col: schema.Column, raw: ir.StringValue, *, trim: bool = True, date_fo
             raw.try_cast(ibis.expr.datatypes.Timestamp(timezone="UTC")).cast("timestamp"), raw.try_cast("timestamp")
         )
     if col.type == "date":
-        return raw.try_cast("timestamp").date()
+        return raw.try_cast("timestamp")  # stored as a date (_typed) once _problems has found no time of day
     return raw.try_cast("json").notnull().ifelse(raw, ibis.null("string"))  # json
 
 
@@ -112,9 +111,12 @@ def _problems(
     cases = []
     if col.required:
         cases.append((raw.isnull(), ibis.literal("missing required value")))
-    if date_format is not None:  # strptime reads the declared format exactly: nothing else to test
+    if date_format is not None:  # strptime reads the declared format exactly, but for the width of %Y
+        bad = raw.notnull() & parsed.isnull()
+        if "%Y" in date_format:  # DuckDB reads '31.12.23' with %d.%m.%Y as the year 23
+            bad |= parsed.year() < 1000
         sentence = f"' does not match the mapping's date_format {date_format}"
-        cases.append((raw.notnull() & parsed.isnull(), ibis.literal("'") + raw + ibis.literal(sentence)))
+        cases.append((bad, ibis.literal("'") + raw + ibis.literal(sentence)))
     elif col.type != "string":
         bad = raw.notnull() & parsed.isnull()
         if col.type == "int":
@@ -128,6 +130,13 @@ def _problems(
             bad |= raw.notnull() & ~raw.re_search(_ISO_DATE_START)
             bad |= _only_where(raw.length() > 26, raw.re_search(_BEYOND_MICROSECONDS))
         cases.append((bad, ibis.literal("'") + raw + ibis.literal(f"' {_TYPE_REASON[col.type]}")))
+    if col.type == "date":  # the cast to a date would cut the time off
+        cases.append(
+            (
+                parsed.notnull() & (parsed.truncate("D") != parsed),
+                ibis.literal("'") + raw + ibis.literal(f"' has a time of day; {col.name} holds dates only"),
+            )
+        )
     if col.allowed:
         bad = parsed.notnull() & ~parsed.isin(col.allowed)
         cases.append(

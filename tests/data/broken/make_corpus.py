@@ -711,7 +711,14 @@ def mappings() -> None:
         "source_text": ("source: csv\nrename: {Kunde: customer_id}\n", "source must be a mapping"),
         "date_format_number": ("rename: {Kunde: customer_id}\ndates: {created_at: 12}\n", "date_format"),
         "dates_list": ("rename: {Kunde: customer_id}\ndates: [created_at]\n", "dates must be a mapping"),
-        "date_format_unknown": ("rename: {Kunde: customer_id}\ndates: {created_at: '%Q'}\n", "is not a date format"),
+        "date_format_unknown": (
+            "rename: {Kunde: customer_id}\ndates: {created_at: '%d.%Q'}\n",
+            "the date_format '%d.%Q' of column created_at is not a date format: DuckDB's strptime does not know %Q",
+        ),
+        "date_format_not_a_date": (
+            "rename: {Kunde: customer_id}\ndates: {name: '%d.%m.%Y'}\n",
+            "a date_format is for date and time columns; name of customers is a string column",
+        ),
         "date_default_other_format": (
             "tables: {customers: {columns: {customer_id: Kunde, "
             "created_at: {column: Nachname, date_format: '%d.%m.%Y', default: '2020-01-31'}}}}\n",
@@ -739,15 +746,32 @@ def mappings() -> None:
     # blanks around a date are not part of it
     case(
         "mapping_dates_mixed.csv",
-        "Kunde,Seit\nC1,31.12.2023\nC2,2024-01-01\nC3, 01.02.2024 \nC4,31.02.2024\n",
+        "Kunde,Seit\nC1,31.12.2023\nC2,2024-01-01\nC3, 01.02.2024 \nC4,31.02.2024\nC5,31.12.23\n",
         "customers",
         mapping="rename: {Kunde: customer_id, Seit: created_at}\ndates: {created_at: '%d.%m.%Y'}\n",
         stored=2,
-        rejected={3: "does not match the mapping's date_format %d.%m.%Y", 5: "31.02.2024"},
+        rejected={3: "does not match the mapping's date_format %d.%m.%Y", 5: "31.02.2024", 6: "31.12.23"},
         values=[
             {"key": "C1", "column": "created_at", "equals": "2023-12-31 00:00:00"},
             {"key": "C3", "column": "created_at", "equals": "2024-02-01 00:00:00"},
         ],
+    )
+    # a date column refuses a time of day instead of cutting it off; an empty default is no default
+    case(
+        "date_time_of_day.csv",
+        "campaign_id,name,starts_on\nK1,Spring,2024-03-01\nK2,Summer,2024-06-01 10:30\nK3,Fall,2024-09-01 00:00:00\n",
+        "campaigns",
+        stored=2,
+        rejected={3: "has a time of day; starts_on holds dates only"},
+        values=[{"key": "K3", "column": "starts_on", "equals": "2024-09-01 00:00:00"}],
+    )
+    case(
+        "mapping_default_empty.csv",
+        "Kunde,Nachname\nC1,\nC2,Bo\n",
+        "customers",
+        mapping="tables: {customers: {columns: {customer_id: Kunde, name: {column: Nachname, default: }}}}\n",
+        stored=2,
+        values=[{"key": "C1", "column": "name", "equals": None}, {"key": "C2", "column": "name", "equals": "Bo"}],
     )
     # an offset in the declared format (%z) is honoured: the time is stored in UTC
     case(
