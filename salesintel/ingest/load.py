@@ -457,12 +457,11 @@ def _tally(checked: ir.Table, key: tuple[str, ...]) -> tuple[int, int, bool]:
     """(rows, rows with a problem, whether a key may be on more than one valid row), in one scan. Fewer
     distinct keys than valid rows means a repeat, or a key with a missing part, which the group-by of
     :func:`_repeated_keys` then settles."""
-    valid = (~checked.__bad).ifelse(1, ibis.null("int64"))
     keys = checked[key[0]] if len(key) == 1 else ibis.struct({k: checked[k] for k in key})
     distinct = (~checked.__bad).ifelse(keys, ibis.null(keys.type())).nunique()
-    tally = checked.aggregate(rows=checked.count(), bad=checked.__bad.sum(), valid=valid.count(), distinct=distinct)
-    row = {name: value or 0 for name, value in tally.to_pyarrow().to_pylist()[0].items()}
-    return int(row["rows"]), int(row["bad"]), row["distinct"] < row["valid"]
+    tally = checked.aggregate(rows=checked.count(), bad=checked.__bad.sum(), distinct=distinct)
+    row = {name: int(value or 0) for name, value in tally.to_pyarrow().to_pylist()[0].items()}
+    return row["rows"], row["bad"], row["distinct"] < row["rows"] - row["bad"]
 
 
 def _repeated_keys(staging, checked: ir.Table, target: schema.Table) -> ir.Table | None:

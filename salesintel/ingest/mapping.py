@@ -58,16 +58,13 @@ class TableMapping:
     drop: tuple[str, ...] = ()  # source columns left out on purpose
 
     def date_formats(self) -> dict[str, str]:
-        """The strptime format of each date or time column the mapping gives one (``date_format``): the
-        values are parsed with it in validation, once, and a value that does not match is refused."""
-        target = schema.get(self.table)
+        """The strptime format of each date or time column the mapping gives one (``date_format``; parsing the
+        mapping refused one on any other column): the values are parsed with it in validation, once, and a
+        value that does not match is refused."""
         return {
             name: spec["date_format"]
             for name, spec in self.columns.items()
-            if isinstance(spec, dict)
-            and isinstance(spec.get("date_format"), str)
-            and name in target.names
-            and target.column(name).type in ("timestamp", "date")
+            if isinstance(spec, dict) and "date_format" in spec
         }
 
     def used_columns(self, source_columns: list[str]) -> set[str]:
