@@ -58,3 +58,28 @@ def test_export_keeps_microseconds(tmp_path: Path, fmt: str) -> None:
     expr = t.select("rep_id", at=ibis.timestamp("2024-03-01 04:30:00.123456"))
     store.export_expr(expr, tmp_path / f"out.{fmt}", fmt)
     assert "04:30:00.123456" in (tmp_path / f"out.{fmt}").read_text()
+
+
+def test_a_load_frees_the_row_order_only_while_it_runs(tmp_path: Path) -> None:
+    """DuckDB writes a load's rows on every thread while the order is free; the session keeps the order
+    again afterwards, a refused load included, so that later queries see what they always did."""
+    from salesintel.errors import NothingLoaded
+    from salesintel.ingest import load_file
+
+    def order_kept(s: Store) -> bool:
+        return bool(s.engine.scalar("SELECT current_setting('preserve_insertion_order')"))
+
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text("rep_id,name\nR1,Ann\nR2,Bob\n")
+    bad.write_text("rep_id,name\n,Ann\n")
+    with Store.open(str(tmp_path / "x.duckdb")) as s:
+        seen = []
+        with s.unordered_writes():
+            seen.append(order_kept(s))
+        assert seen == [False] and order_kept(s)
+        load_file(s, good, table="reps")
+        assert order_kept(s)
+        with pytest.raises(NothingLoaded):
+            load_file(s, bad, table="reps")
+        assert order_kept(s)
+        assert sorted(s.table("reps").execute().rep_id) == ["R1", "R2"]

@@ -108,6 +108,11 @@ def load_file(
     plan = (
         load_mapping(mapping, table, source) if mapping else identity(_required_table(table), source or SourceOptions())
     )
+    with store.unordered_writes():  # no query of ours relies on the order rows are stored in
+        return _load_plan(store, path, plan, max_reject_rate)
+
+
+def _load_plan(store: Store, path: Path, plan, max_reject_rate: float | None) -> list[LoadReport]:
     staging = staging_backend(store)
     one_pass = _load_in_one_pass(store, staging, path, plan)
     if one_pass is not None:

@@ -155,6 +155,12 @@ class Store:
         with self.engine.transaction():
             yield
 
+    @contextmanager
+    def unordered_writes(self) -> Iterator[None]:
+        """Rows written inside it may be stored in any order (:meth:`Engine.unordered_writes`)."""
+        with self.engine.unordered_writes():
+            yield
+
     def lock_for_write(self, name: str) -> None:
         """Inside :meth:`transaction`: other writers of ``name`` wait until it commits (PostgreSQL)."""
         self.engine.lock_for_write(name)

@@ -85,6 +85,13 @@ class Engine:
         Nothing to do where one process writes at a time (a DuckDB file) or nothing locks (Spark)."""
 
     # -- bulk writes -------------------------------------------------------------------------------
+    @contextmanager
+    def unordered_writes(self) -> Iterator[None]:
+        """Inside it, rows written may be stored in any order (a load: each row carries its line, and no
+        query of a stored table relies on the order rows went in). Nothing to do where the order is not
+        kept anyway."""
+        yield
+
     def append_arrow(self, name: str, data: pa.Table) -> None:
         """Append ``data`` (exactly the table's columns and types) to table ``name``, by the fast path."""
         self.con.insert(name, ibis.memtable(data))
