@@ -77,6 +77,7 @@ def run_one(kind: str, csv_path: Path, folder: Path) -> dict:
 
         con = duckdb.connect(str(folder / "bare.duckdb"))
         t0 = time.perf_counter()
+        con.execute("SET preserve_insertion_order = false")  # as the load's writes run: the import's fastest way
         con.execute(f"CREATE TABLE retail AS SELECT * FROM read_csv('{csv_path}', encoding = 'latin-1')")
         con.close()
         seconds = time.perf_counter() - t0
