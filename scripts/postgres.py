@@ -80,13 +80,15 @@ def stop(directory: Path) -> None:
         )
 
 
-def create_database(url: str, name: str) -> str:
-    """Create database ``name`` on the server at ``url`` (dropping an older one); returns its URL."""
+def create_database(url: str, name: str, template: str | None = None) -> str:
+    """Create database ``name`` on the server at ``url`` (dropping an older one), empty or a copy of the
+    database ``template`` (which nobody may be connected to); returns its URL."""
     import psycopg
 
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        con.execute(f'CREATE DATABASE "{name}"')
+        con.execute(f'CREATE DATABASE "{name}"{copy_of}')
     return url.rsplit("/", 1)[0] + f"/{name}"
 
 
