@@ -92,7 +92,7 @@ def built_company(request, demo_files: Path, tmp_path_factory) -> tuple[str, str
 
 
 @pytest.fixture
-def company(built_company, request, tmp_path: Path) -> tuple[Store, dict]:
+def company(built_company, demo_files: Path, request, tmp_path: Path) -> tuple[Store, dict]:
     """A copy of the built company, the whole database: a DuckDB file copied, a PostgreSQL database made
     from it as a template; on Spark, built again."""
     engine, url, person = built_company
@@ -105,7 +105,7 @@ def company(built_company, request, tmp_path: Path) -> tuple[Store, dict]:
     else:
         copy = engine_url(engine, tmp_path, request)
         with Store.open(copy) as store:
-            person = _build_company(store, request.getfixturevalue("demo_files"), tmp_path)
+            person = _build_company(store, demo_files, tmp_path)
     store = Store.open(copy)
     yield store, person
     store.close()

@@ -87,9 +87,8 @@ class Engine:
     # -- bulk writes -------------------------------------------------------------------------------
     @contextmanager
     def unordered_writes(self) -> Iterator[None]:
-        """Inside it, rows written may be stored in any order (a load: each row carries its line, and no
-        query of a stored table relies on the order rows went in). Nothing to do where the order is not
-        kept anyway."""
+        """Inside it, rows written may be stored in any order (a load: no query of a stored table relies on
+        the order rows went in). Nothing to do where the order is not kept anyway."""
         yield
 
     def append_arrow(self, name: str, data: pa.Table) -> None:
