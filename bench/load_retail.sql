@@ -8,8 +8,9 @@
 -- that holds only where no quoted value spans lines.
 --
 -- {file} is filled in by bench/load_retail.py, {load_products}, {load_customers}, {load_orders} are the
--- load ids. Statements run in order; the ones named products, customers and orders each in a transaction
--- of their own with the reject and loads rows of their table, as salesintel's load commits them.
+-- load ids. Statements run in order, from products on in one transaction with the loads rows, as
+-- salesintel's load commits a file's tables; the rejects go in last, in one statement with the row order
+-- kept (so DuckDB fills whole row groups and the checkpoint at close has none to merge).
 
 -- name: source
 -- All values as text, stored in file order (the order kept for this statement only), so a record's rowid
@@ -24,13 +25,6 @@ SELECT StockCode, arg_max(coalesce(Description, '(no description)'), rowid),
        arg_max(CAST(UnitPrice AS DOUBLE), rowid)
 FROM retail_src
 GROUP BY StockCode;
-
--- name: customers_rejects
-INSERT INTO rejects (table_name, source_file, line, column_name, value, reason, record, rejected_at, load_id, row_key)
-SELECT 'customers', '{file}', rowid + 2, 'customer_id', NULL, 'missing required value',
-       CAST(to_json({'customer_id': CustomerID, 'country': Country}) AS VARCHAR), now()::TIMESTAMP, '{load_customers}', NULL
-FROM retail_src
-WHERE CustomerID IS NULL;
 
 -- name: customers
 INSERT INTO customers (customer_id, status, country)
@@ -47,8 +41,21 @@ SELECT rowid + 2 AS line, InvoiceNo, row_number() OVER (PARTITION BY InvoiceNo O
        InvoiceDate, Quantity, CAST(Quantity AS DOUBLE) * CAST(UnitPrice AS DOUBLE) AS amount
 FROM retail_src;
 
--- name: orders_rejects
+-- name: orders
+INSERT INTO orders (order_id, line, customer_id, product_id, ordered_at, quantity, amount, channel)
+SELECT InvoiceNo, n, CustomerID, StockCode, strptime(InvoiceDate, '%m/%d/%Y %H:%M'), CAST(Quantity AS DOUBLE),
+       amount, 'web'
+FROM retail_orders
+WHERE CustomerID IS NOT NULL;
+
+-- name: rejects
+-- A line without a CustomerID is refused by customers and by orders: one reject each, with its record.
 INSERT INTO rejects (table_name, source_file, line, column_name, value, reason, record, rejected_at, load_id, row_key)
+SELECT 'customers', '{file}', rowid + 2, 'customer_id', NULL, 'missing required value',
+       CAST(to_json({'customer_id': CustomerID, 'country': Country}) AS VARCHAR), now()::TIMESTAMP, '{load_customers}', NULL
+FROM retail_src
+WHERE CustomerID IS NULL
+UNION ALL
 SELECT 'orders', '{file}', line, 'customer_id', NULL, 'missing required value',
        CAST(to_json({'order_id': InvoiceNo, 'line': CAST(n AS VARCHAR), 'customer_id': CustomerID,
                      'product_id': StockCode, 'ordered_at': InvoiceDate, 'quantity': Quantity,
@@ -56,10 +63,3 @@ SELECT 'orders', '{file}', line, 'customer_id', NULL, 'missing required value',
        now()::TIMESTAMP, '{load_orders}', InvoiceNo || ', ' || n
 FROM retail_orders
 WHERE CustomerID IS NULL;
-
--- name: orders
-INSERT INTO orders (order_id, line, customer_id, product_id, ordered_at, quantity, amount, channel)
-SELECT InvoiceNo, n, CustomerID, StockCode, strptime(InvoiceDate, '%m/%d/%Y %H:%M'), CAST(Quantity AS DOUBLE),
-       amount, 'web'
-FROM retail_orders
-WHERE CustomerID IS NOT NULL;

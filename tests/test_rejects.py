@@ -102,6 +102,69 @@ def test_a_failure_before_commit_leaves_nothing_of_the_load(store: Store, tmp_pa
     assert (rerun.inserted, rerun.updated, rerun.unchanged) == (2, 0, 0)
 
 
+SHOP = """
+Invoice,Stock,Customer,Country,Day,Paid
+I1,P1,C1,DE,2024-01-05,10
+I1,P2,,DE,2024-01-05,5
+I2,P1,C2,FR,someday,7
+"""
+SHOP_MAPPING = """
+tables:
+  products:
+    repeated_keys: merge
+    columns: {product_id: Stock, name: Stock}
+  customers:
+    repeated_keys: merge
+    columns: {customer_id: Customer, country: Country}
+  orders:
+    columns:
+      order_id: Invoice
+      line: {sequence_within: [Invoice]}
+      customer_id: Customer
+      product_id: Stock
+      ordered_at: Day
+      amount: Paid
+"""
+
+
+def test_a_file_loads_all_its_tables_or_none(store: Store, tmp_path: Path, monkeypatch) -> None:
+    """A crash while the last table of a mapping is stored takes the tables before it back too."""
+    data, mapping = write_csv(tmp_path / "shop.csv", SHOP), write_csv(tmp_path / "shop.yaml", SHOP_MAPPING)
+    store_good = load._store_good
+
+    def crash_at_orders(store_, staging, good, target, *args, **kwargs):
+        if target.name == "orders":
+            raise RuntimeError("power cut")
+        return store_good(store_, staging, good, target, *args, **kwargs)
+
+    monkeypatch.setattr(load, "_store_good", crash_at_orders)
+    with pytest.raises(RuntimeError, match="power cut"):
+        load_file(store, data, mapping=mapping)
+    monkeypatch.undo()
+    assert {t: store.count(t) for t in ("products", "customers", "orders", "rejects", "loads")} == dict.fromkeys(
+        ("products", "customers", "orders", "rejects", "loads"), 0
+    )
+    reports = {r.table: r for r in load_file(store, data, mapping=mapping)}
+    assert {t: r.inserted for t, r in reports.items()} == {"products": 2, "customers": 2, "orders": 1}
+    # one write of every table's rejects, each with its own load and line
+    got = sorted(zip(*[store.table("rejects").execute()[c] for c in ("table_name", "line", "column_name")]))
+    assert got == [("customers", 3, "customer_id"), ("orders", 3, "customer_id"), ("orders", 4, "ordered_at")]
+    by_table = store.table("rejects").execute().groupby("table_name").load_id.unique().to_dict()
+    assert {t: list(ids) for t, ids in by_table.items()} == {t: [reports[t].load_id] for t in ("customers", "orders")}
+
+
+def test_a_refused_table_ends_the_load_and_keeps_what_came_before(store: Store, tmp_path: Path) -> None:
+    data, mapping = write_csv(tmp_path / "shop.csv", SHOP), write_csv(tmp_path / "shop.yaml", SHOP_MAPPING)
+    with pytest.raises(TooManyRejects, match="2 of 3 rows of shop.csv"):
+        load_file(store, data, mapping=mapping, max_reject_rate=0.4)
+    # products (no reject) is stored, customers (1 of 3 refused) too; orders (2 of 3) stores no row
+    assert (store.count("products"), store.count("customers"), store.count("orders")) == (2, 2, 0)
+    loads = store.table("loads").execute().set_index("table_name")
+    assert sorted(loads.index) == ["customers", "orders", "products"] and loads.loc["orders", "rejected"] == 2
+    assert loads.loc["orders", "inserted"] is None or loads.loc["orders", "inserted"] != loads.loc["orders", "inserted"]
+    assert sorted(store.table("rejects").execute().table_name) == ["customers", "orders", "orders"]
+
+
 def test_an_older_store_gains_the_new_columns_on_open(tmp_path: Path) -> None:
     import duckdb
 
