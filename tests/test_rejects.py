@@ -14,7 +14,7 @@ import pytest
 from conftest import write_csv
 
 from salesintel import schema
-from salesintel.errors import TooManyRejects
+from salesintel.errors import MappingError, TooManyRejects
 from salesintel.ingest import load, load_file
 from salesintel.ingest.rejects import listed, open_rejects
 from salesintel.store import Store
@@ -127,6 +127,16 @@ tables:
 """
 
 
+def test_a_mapping_naming_a_missing_column_to_number_within_stops_the_load(store: Store, tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "shop.csv", SHOP)
+    wrong = write_csv(
+        tmp_path / "wrong.yaml", SHOP_MAPPING.replace("sequence_within: [Invoice]", "sequence_within: [Nope]")
+    )
+    with pytest.raises(MappingError, match="refers to column 'Nope', which shop.csv does not have"):
+        load_file(store, data, mapping=wrong)
+    assert store.count("products") == store.count("orders") == store.count("loads") == 0
+
+
 def test_a_file_loads_all_its_tables_or_none(store: Store, tmp_path: Path, monkeypatch) -> None:
     """A crash while the last table of a mapping is stored takes the tables before it back too."""
     data, mapping = write_csv(tmp_path / "shop.csv", SHOP), write_csv(tmp_path / "shop.yaml", SHOP_MAPPING)
@@ -155,7 +165,8 @@ def test_a_file_loads_all_its_tables_or_none(store: Store, tmp_path: Path, monke
 
 def test_a_refused_table_ends_the_load_and_keeps_what_came_before(store: Store, tmp_path: Path) -> None:
     data, mapping = write_csv(tmp_path / "shop.csv", SHOP), write_csv(tmp_path / "shop.yaml", SHOP_MAPPING)
-    with pytest.raises(TooManyRejects, match="2 of 3 rows of shop.csv"):
+    refused = "2 of 3 rows of shop.csv were refused for orders .* no orders row was stored; .*"
+    with pytest.raises(TooManyRejects, match=refused + r"\(products and customers stored\)"):
         load_file(store, data, mapping=mapping, max_reject_rate=0.4)
     # products (no reject) is stored, customers (1 of 3 refused) too; orders (2 of 3) stores no row
     assert (store.count("products"), store.count("customers"), store.count("orders")) == (2, 2, 0)

@@ -32,7 +32,10 @@ def load(
     delimiter: Annotated[Optional[str], typer.Option(help="CSV field delimiter.")] = None,
     max_reject_rate: Annotated[
         Optional[float],
-        typer.Option(help="Fail (store nothing) when more than this share of rows is refused, e.g. 0.05."),
+        typer.Option(
+            help="Fail when more than this share of a table's rows is refused, e.g. 0.05: that table stores "
+            "no row (with a mapping, the tables before it are stored)."
+        ),
     ] = None,
     db: Db = None,
     fmt: Format = "table",

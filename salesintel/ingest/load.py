@@ -164,7 +164,8 @@ def _load_tables(
     finally:
         pending.drop()
     if refused is not None:
-        raise refused
+        before = [c.report.table for c in stored[:-1]]
+        raise type(refused)(f"{refused} ({' and '.join(before)} stored)") if before else refused
     return [c.report for c in stored]
 
 
@@ -453,9 +454,9 @@ def _refusal(report: LoadReport, name: str, max_reject_rate: float | None) -> Ex
         )
     if max_reject_rate is not None and report.reject_rate > max_reject_rate:
         return TooManyRejects(
-            f"{report.rejected} of {report.rows_read} rows of {name} were refused "
-            f"({report.reject_rate:.1%} > --max-reject-rate {max_reject_rate:.1%}); nothing "
-            f"was stored; see salesintel rejects"
+            f"{report.rejected} of {report.rows_read} rows of {name} were refused for {report.table} "
+            f"({report.reject_rate:.1%} > --max-reject-rate {max_reject_rate:.1%}); no {report.table} row "
+            f"was stored; see salesintel rejects --table {report.table}"
         )
     return None
 

@@ -312,9 +312,12 @@ def apply(mapping: TableMapping, src: ir.Table, source_name: str, attributes: di
         if (
             isinstance(spec, dict)
             and "sequence_within" in spec
+            and "unless_present" in spec
             and not set(spec["sequence_within"]) <= set(src.columns)
         ):
-            continue  # no order id to number within: validation names the missing required column
+            # the numbering a short-form mapping adds, and no order id to number within: validation names
+            # the missing required column (one the mapping names itself must be there: _column says so)
+            continue
         exprs[dst] = _column(spec, src, source_name).cast("string")
     for name, column in (attributes or {}).items():
         exprs[name] = src[column].cast("string")
