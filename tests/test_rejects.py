@@ -165,8 +165,10 @@ def test_a_file_loads_all_its_tables_or_none(store: Store, tmp_path: Path, monke
 
 def test_a_refused_table_ends_the_load_and_keeps_what_came_before(store: Store, tmp_path: Path) -> None:
     data, mapping = write_csv(tmp_path / "shop.csv", SHOP), write_csv(tmp_path / "shop.yaml", SHOP_MAPPING)
-    refused = "2 of 3 rows of shop.csv were refused for orders .* no orders row was stored; .*"
-    with pytest.raises(TooManyRejects, match=refused + r"\(products and customers stored\)"):
+    refused = (
+        "2 of 3 rows of shop.csv were refused for orders .* no orders row was stored; products and customers stored"
+    )
+    with pytest.raises(TooManyRejects, match=refused):
         load_file(store, data, mapping=mapping, max_reject_rate=0.4)
     # products (no reject) is stored, customers (1 of 3 refused) too; orders (2 of 3) stores no row
     assert (store.count("products"), store.count("customers"), store.count("orders")) == (2, 2, 0)

@@ -164,8 +164,7 @@ def _load_tables(
     finally:
         pending.drop()
     if refused is not None:
-        before = [c.report.table for c in stored[:-1]]
-        raise type(refused)(f"{refused} ({' and '.join(before)} stored)") if before else refused
+        raise _refusal(stored[-1].report, path.name, max_reject_rate, [c.report.table for c in stored[:-1]])
     return [c.report for c in stored]
 
 
@@ -446,17 +445,22 @@ def _store_table(store: Store, staging, checked: _CheckedTable, pending: _Pendin
     _record_load(store, report, stored=stored)
 
 
-def _refusal(report: LoadReport, name: str, max_reject_rate: float | None) -> Exception | None:
-    """Why nothing of this file may be stored, or None: every row refused, or more than --max-reject-rate."""
+def _refusal(
+    report: LoadReport, name: str, max_reject_rate: float | None, stored_before: list[str] = ()
+) -> Exception | None:
+    """Why no row of this table may be stored, or None: every row refused, or more than --max-reject-rate.
+    ``stored_before``: the tables of the mapping stored before it, which the sentence names."""
+    before = f"; {' and '.join(stored_before)} stored" if stored_before else ""
     if report.rejected == report.rows_read:
         return NothingLoaded(
-            f"none of the {report.rows_read} rows of {name} could be loaded into {report.table}; see salesintel rejects"
+            f"none of the {report.rows_read} rows of {name} could be loaded into {report.table}{before}; "
+            f"see salesintel rejects"
         )
     if max_reject_rate is not None and report.reject_rate > max_reject_rate:
         return TooManyRejects(
             f"{report.rejected} of {report.rows_read} rows of {name} were refused for {report.table} "
             f"({report.reject_rate:.1%} > --max-reject-rate {max_reject_rate:.1%}); no {report.table} row "
-            f"was stored; see salesintel rejects --table {report.table}"
+            f"was stored{before}; see salesintel rejects --table {report.table}"
         )
     return None
 
@@ -627,9 +631,11 @@ class _PendingRejects:
         self.parts.append(rows if self.staging is self.store.con else rows.to_pyarrow())
 
     def write(self) -> None:
+        """One append of every part: Arrow tables when validation ran apart from the store, else one
+        ``INSERT ... SELECT`` of their union."""
         if not self.parts:
             return
-        if all(isinstance(p, pa.Table) for p in self.parts):
+        if isinstance(self.parts[0], pa.Table):
             self.store.append("rejects", pa.concat_tables(self.parts, promote_options="default"))
         else:
             self.store.append("rejects", ibis.union(*self.parts) if len(self.parts) > 1 else self.parts[0])
