@@ -37,7 +37,7 @@ from salesintel.ingest.mapping import TableMapping, apply, identity, load_mappin
 from salesintel.ingest.read import LINE, CsvBytes, PlainCsv, SourceOptions, iter_records, plain_csv
 from salesintel.store import Store, now_utc
 from salesintel.store.engine import bare_name
-from salesintel.store.staging import scan_csv, staging_backend, stop_with
+from salesintel.store.staging import key_hash, scan_csv, staging_backend, stop_with
 
 #: A clean first load of a plain CSV file into an empty table of a DuckDB store is read, checked and stored
 #: by one INSERT ... SELECT over DuckDB's own parallel reader (docs/performance.md). A file with any row to
@@ -248,7 +248,8 @@ def _store_in_one_pass(
     # value of blanks only (1), which the general readers make missing. Such a row stops the load instead
     # of being rewritten: a rewritten copy of every value, or a stop tested apart from the other checks,
     # costs more than all the checks together.
-    blank = _any_blanks_only([src[n] for n in csv.names])
+    full, unicode_only = _blank_tests(tm, schema.get(tm.table), csv.names)
+    blank = _any_blanks_only([src[n] for n in full], [src[n] for n in unicode_only])
     src = src.mutate(**{LINE: blank.cast("int64")})
     extra, target, mapped = _mapped(store, src, tm, csv.path, report)
     scanned: Future[CsvBytes] = pool.submit(csv.scan)  # the file's hash and line count, while the engine loads it
@@ -266,13 +267,20 @@ def _store_in_one_pass(
             strict=True,
             also=_holds_blanks_only,
             formats=tm.date_formats(),
+            ends=_TESTED_ENDS,
         )
         store.append_built(target.name, shape, checked)
         stored = store.table(target.name)
         unknown = _empty_references(store, target)
-        report.rows_read, repeated, everywhere = _rows_repeats_and_references(stored, target.key, unknown)
+        optional = [c for c in unknown if c not in target.required]  # a required one is on every row
+        report.rows_read, repeated, everywhere = _rows_repeats_and_references(stored, target.key, optional)
+        everywhere |= {c: report.rows_read for c in unknown if c in target.required}
         found = scanned.result()
-        clean = found.line_ends_plain and report.rows_read == found.records_if_one_per_line > 0
+        # every record one line (so no value holds a line feed), every carriage return part of a CRLF (so
+        # none ends a value) and no vertical tab or form feed: the only whitespace a value can end in is
+        # what the statement tested (_TESTED_ENDS)
+        clean = found.line_ends_plain and found.no_rare_whitespace
+        clean = clean and report.rows_read == found.records_if_one_per_line > 0
         if repeated or not clean:
             raise _NotClean
         report.inserted, report.content_sha256, report.one_pass = report.rows_read, found.sha256, True
@@ -288,17 +296,70 @@ _BLANK_CODES += (0x202F, 0x205F, 0x3000)
 _BLANKS_ONLY = "^[" + "".join(f"\\x{{{code:x}}}" for code in _BLANK_CODES) + "]+$"
 
 
+#: the whitespace the one pass tests at the end of each key, reference and time; the file's bytes prove
+#: that no value ends in the rest of what ``strip`` removes (see _store_in_one_pass)
+_TESTED_ENDS = " \t"
+
+
 def _holds_blanks_only(step: ir.Table) -> ir.BooleanValue:
     return step[LINE] != 0
 
 
-def _any_blanks_only(values: list[ir.StringValue]) -> ir.BooleanValue:
-    """Whether any of ``values`` holds blanks only (what the general readers make missing). One test of the
-    row's least and greatest value first: a blank-only value starts below '!' (ASCII blanks and controls)
-    or from U+0085 up (the other blanks); only rows that pass it test each value with the pattern."""
-    maybe = ((ibis.least(*values) < "!") | (ibis.greatest(*values) >= "\u0085")).fill_null(False)
-    each = functools.reduce(operator.or_, [_blanks_only(raw) for raw in values])
-    return ibis.cases((maybe, each), else_=False)
+def _blank_tests(tm: TableMapping, target: schema.Table, names: list[str]) -> tuple[list[str], list[str]]:
+    """The source columns whose blank-only values the one pass must find itself, and those where only
+    blanks from U+0085 up need a test. A column read as it is (a plain source column, or ``column`` with
+    no ``values`` lookup) into a target column whose strict checks refuse a blank-only value stops the one
+    pass there, whatever else the mapping makes of it:
+
+    - into a typed column (number, time, yes/no, JSON) or one with allowed values: it does not parse;
+    - into a key or a reference: the edge test refuses a start below '!', so only blanks from U+0085 up
+      need a test.
+
+    Every other column (text, or read only through a concatenation, a product or a lookup) is tested.
+
+    >>> from salesintel.ingest.mapping import identity
+    >>> [tm] = identity("orders").tables
+    >>> _blank_tests(tm, schema.get("orders"), ["order_id", "line", "amount", "channel", "note"])
+    (['channel', 'note'], ['order_id'])
+    """
+    direct: dict[str, list[schema.Column]] = {}
+    for col in target.columns:
+        spec = tm.columns.get(col.name)
+        if isinstance(spec, dict) and spec.get("unless_present") in names:
+            spec = None  # the file has the column itself
+        if spec is None and tm.passthrough and col.name in names:
+            spec = col.name
+        spec = {"column": spec} if isinstance(spec, str) else spec
+        if isinstance(spec, dict) and isinstance(spec.get("column"), str) and "values" not in spec:
+            direct.setdefault(spec["column"], []).append(col)
+    keys = set(target.key)
+    full, unicode_only = [], []
+    for name in names:
+        uses = direct.get(name, [])
+        if any(_refuses_blanks(col) for col in uses):
+            continue
+        (unicode_only if any(col.name in keys or col.references for col in uses) else full).append(name)
+    return full, unicode_only
+
+
+def _refuses_blanks(col: schema.Column) -> bool:
+    """Whether the strict checks refuse a blank-only value of ``col``: it is typed or has allowed values."""
+    return col.type != "string" or bool(col.allowed)
+
+
+def _any_blanks_only(values: list[ir.StringValue], unicode_only: list[ir.StringValue] = ()) -> ir.BooleanValue:
+    """Whether any of ``values`` holds blanks only (what the general readers make missing), or any of
+    ``unicode_only`` holds blanks only that start from U+0085 up. One test of the row's least and greatest
+    value first: a blank-only value starts below '!' (ASCII blanks and controls) or from U+0085 up (the
+    other blanks); only rows that pass it test each value with the pattern."""
+    every = [*values, *unicode_only]
+    if not every:
+        return ibis.literal(False)
+    maybe = ibis.greatest(*every) >= "\u0085" if len(every) > 1 else every[0] >= "\u0085"
+    if values:
+        maybe |= (ibis.least(*values) if len(values) > 1 else values[0]) < "!"
+    each = functools.reduce(operator.or_, [_blanks_only(raw) for raw in every])
+    return ibis.cases((maybe.fill_null(False), each), else_=False)
 
 
 def _blanks_only(raw: ir.StringValue) -> ir.BooleanValue:
@@ -311,14 +372,23 @@ def _blanks_only(raw: ir.StringValue) -> ir.BooleanValue:
 def _rows_repeats_and_references(
     stored: ir.Table, key: tuple[str, ...], references: list[str]
 ) -> tuple[int, bool, dict[str, int]]:
-    """How many rows, whether any key is on more than one, and per column of ``references`` how many rows
-    have a value (one scan: the rows are not committed yet, and DuckDB scans those slowly)."""
-    present = {f"__r_{c}": stored[c].count() for c in references}
-    keys = stored[key[0]] if len(key) == 1 else ibis.struct({k: stored[k] for k in key})
-    row = stored.aggregate(__rows=stored.count(), __keys=keys.nunique(), **present).execute().iloc[0]
+    """How many rows, whether any key may be on more than one, and per column of ``references`` how many
+    rows have a value (one query: the rows are not committed yet, and DuckDB scans those slowly).
+
+    Repeats are found by sorting the keys' 64-bit hashes and comparing neighbours: a sort of 1M hashes
+    takes about half the time of a distinct count, whose hash table misses the cache on every key. Equal
+    neighbours mean a repeated key or, about once in 10^7 loads of 1M keys, two keys with one hash: either
+    way the general path loads the file, and it finds repeats exactly.
+    """
+    hashed = stored.select(
+        __h=key_hash({k: stored[k] for k in key}), **{f"__r_{c}": stored[c].notnull() for c in references}
+    )
+    same = hashed.__h == hashed.__h.lag().over(order_by=hashed.__h)
+    flagged = hashed.mutate(__same=same)
+    present = {f"__r_{c}": flagged[f"__r_{c}"].sum() for c in references}
+    row = flagged.aggregate(__rows=flagged.count(), __repeated=flagged.__same.any(), **present).execute().iloc[0]
     filled = {c: int(row[f"__r_{c}"] or 0) for c in references}
-    rows = int(row["__rows"] or 0)
-    return rows, int(row["__keys"] or 0) < rows, filled
+    return int(row["__rows"] or 0), bool(row["__repeated"]), filled
 
 
 def _source(staging, path: Path, options: SourceOptions, nested_ok: frozenset[str]) -> _Source:

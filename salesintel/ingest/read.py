@@ -188,11 +188,12 @@ class PlainCsv:
     header: bool
 
     def scan(self) -> "CsvBytes":
-        """One pass over the bytes: their hash and line count (the hash releases the GIL, the counts run at
-        C speed)."""
+        """One pass over the bytes: their hash, line count and rare whitespace (the hash releases the GIL,
+        the counts and searches run at C speed)."""
         digest = hashlib.sha256()
-        counts = _byte_counts(self.path, digest, quotes_too=False)
-        return CsvBytes(counts.lines - self.header, counts.returns == counts.crlf, digest.hexdigest())
+        rare = RARE_WHITESPACE.replace(self.delimiter, "").encode()
+        counts = _byte_counts(self.path, digest, quotes_too=False, seek=rare)
+        return CsvBytes(counts.lines - self.header, counts.returns == counts.crlf, digest.hexdigest(), not counts.found)
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,12 @@ class CsvBytes:
     records_if_one_per_line: int  # the lines without the header: the records when each record is one line
     line_ends_plain: bool  # every carriage return is part of a CRLF (a bare one would end a record for DuckDB)
     sha256: str
+    no_rare_whitespace: bool = False  # no byte of RARE_WHITESPACE but the delimiter: no value ends in one
+
+
+#: whitespace that ``strip`` removes and a CSV value hardly ever holds (vertical tab, form feed): a file
+#: without these bytes needs no test of each value's last character for them
+RARE_WHITESPACE = "\x0b\x0c"
 
 
 def plain_csv(path: Path, options: SourceOptions = SourceOptions()) -> PlainCsv | None:
@@ -262,25 +269,27 @@ class _ByteCounts:
     quotes: int
     returns: int  # carriage returns
     crlf: int  # carriage returns followed by a line feed
+    found: bool = False  # whether any of the bytes sought occurs
 
 
-def _byte_counts(path: Path, digest=None, *, quotes_too: bool = True) -> _ByteCounts:
+def _byte_counts(path: Path, digest=None, *, quotes_too: bool = True, seek: bytes = b"") -> _ByteCounts:
     """Lines, quotes and carriage returns of a file in one pass of C-speed counts over 16 MiB blocks;
-    ``digest`` (a hashlib object) is fed the same blocks. ``quotes_too=False`` leaves quotes uncounted
-    (0): each count is a pass over the bytes."""
+    ``digest`` (a hashlib object) is fed the same blocks; ``seek``: bytes whose presence is reported.
+    ``quotes_too=False`` leaves quotes uncounted (0): each count is a pass over the bytes."""
     newlines = quotes = returns = crlf = 0
-    previous_cr, last = False, b""
+    previous_cr, last, found = False, b"", False
     with open(path, "rb") as fh:
         while block := fh.read(1 << 24):
             if digest is not None:
                 digest.update(block)
+            found = found or any(bytes((byte,)) in block for byte in seek)
             newlines += block.count(b"\n")
             quotes += block.count(b'"') if quotes_too else 0
             if b"\r" in block or previous_cr:
                 returns += block.count(b"\r")
                 crlf += block.count(b"\r\n") + (previous_cr and block[:1] == b"\n")
             previous_cr, last = block[-1:] == b"\r", block[-1:]
-    return _ByteCounts(newlines + (last not in (b"", b"\n")), quotes, returns, crlf)
+    return _ByteCounts(newlines + (last not in (b"", b"\n")), quotes, returns, crlf, found)
 
 
 def _read_csv_pieces(path: Path, options: SourceOptions, delimiter: str, chunk: int) -> Iterator[SourceRecords]:

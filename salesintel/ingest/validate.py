@@ -6,6 +6,8 @@ loop touches a row. A value that cannot be parsed never becomes a silent null: i
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Callable
 
 import ibis
@@ -13,7 +15,7 @@ import ibis.expr.types as ir
 
 from salesintel import schema
 from salesintel.ingest.read import LINE
-from salesintel.store.staging import try_strptime
+from salesintel.store.staging import globs, is_finite, try_strptime
 
 PROBLEM = "__problem__"
 TEXT = "__text__"
@@ -26,6 +28,7 @@ _WHOLE_WITH_POINT = r"^\s*[+-]?\d+\.0*\s*$"
 _NONZERO_MANTISSA = r"^[^eE]*[1-9]"
 _BEYOND_MICROSECONDS = r"\.\d{6}0*[1-9]"
 _ISO_DATE_START = r"^\s*\d{4}-\d{2}-\d{2}"
+_ISO_DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"  # the same, for a value with no leading blank
 _OFFSET_END = r"[+-]\d\d(:?\d\d)?$"
 _TYPE_REASON = {
     "int": "is not a whole number",
@@ -96,16 +99,25 @@ def refused(
     parsed: ir.Value,
     number: ir.Value | None = None,
     date_format: str | None = None,
+    *,
+    unpadded: bool = False,
 ) -> ir.BooleanValue:
-    """Whether :func:`reason` has a reason: the same tests, without building the sentence."""
+    """Whether :func:`reason` has a reason: the same tests, without building the sentence. ``unpadded``:
+    the caller refuses values with whitespace at their start by other means, so tests may assume none."""
     bad = ibis.literal(False)
-    for condition, _ in _problems(col, raw, parsed, number, date_format):
+    for condition, _ in _problems(col, raw, parsed, number, date_format, unpadded=unpadded):
         bad |= condition.fill_null(False)
     return bad
 
 
 def _problems(
-    col: schema.Column, raw: ir.StringValue, parsed: ir.Value, number: ir.Value | None, date_format: str | None
+    col: schema.Column,
+    raw: ir.StringValue,
+    parsed: ir.Value,
+    number: ir.Value | None,
+    date_format: str | None,
+    *,
+    unpadded: bool = False,
 ) -> list[tuple[ir.BooleanValue, ir.StringValue]]:
     """(test, reason) pairs in the order a reason is given: missing, not of the type, not allowed."""
     cases = []
@@ -124,10 +136,11 @@ def _problems(
             bad |= (number.isnull() & parsed.notnull()) | raw.contains("_")  # hex, digit separators
             bad |= _only_where(raw.contains("."), ~raw.re_search(_WHOLE_WITH_POINT))
         if col.type == "float":
-            bad |= parsed.isinf() | parsed.isnan() | raw.contains("_")
+            bad |= ~is_finite(parsed) | raw.contains("_")
             bad |= _only_where(parsed == 0, raw.re_search(_NONZERO_MANTISSA))  # too small for a double
         if col.type in ("timestamp", "date"):  # ISO-8601 only; DuckDB also reads 'infinity', '2024/01/01'
-            bad |= raw.notnull() & ~raw.re_search(_ISO_DATE_START)
+            iso = globs(raw, _ISO_DATE_GLOB) if unpadded else raw.re_search(_ISO_DATE_START)
+            bad |= raw.notnull() & ~iso
             bad |= _only_where(raw.length() > 26, raw.re_search(_BEYOND_MICROSECONDS))
         cases.append((bad, ibis.literal("'") + raw + ibis.literal(f"' {_TYPE_REASON[col.type]}")))
     if col.type == "date":  # the cast to a date would cut the time off
@@ -162,20 +175,18 @@ def _edged(raw: ir.StringValue) -> ir.BooleanValue:
     return ((raw < "!") | _ends_in_whitespace(raw)).fill_null(False)
 
 
-def _any_edged(values: list[ir.StringValue]) -> ir.BooleanValue:
+def _any_edged(values: list[ir.StringValue], ends: str = _WHITESPACE) -> ir.BooleanValue:
     """Whether any of ``values`` may begin or end with whitespace (:func:`_edged`), with one comparison of
-    the row's least value for all their first characters. Never null."""
+    the row's least value for all their first characters. ``ends``: the whitespace characters tested at
+    the end (the caller knows no value ends in the others). Never null."""
     edge = ibis.least(*values) < "!"
     for raw in values:
-        edge |= _ends_in_whitespace(raw)
+        edge |= _ends_in_whitespace(raw, ends)
     return edge.fill_null(False)
 
 
-def _ends_in_whitespace(raw: ir.StringValue) -> ir.BooleanValue:
-    ends = raw.endswith(_WHITESPACE[0])
-    for char in _WHITESPACE[1:]:
-        ends |= raw.endswith(char)
-    return ends
+def _ends_in_whitespace(raw: ir.StringValue, ends: str = _WHITESPACE) -> ir.BooleanValue:
+    return functools.reduce(operator.or_, [raw.endswith(char) for char in ends])
 
 
 def _trims(col: schema.Column, keys: set[str]) -> bool:
@@ -218,6 +229,7 @@ def valid_rows(
     strict: bool = False,
     also: Callable[[ir.Table], ir.BooleanValue] | None = None,
     formats: dict[str, str] | None = None,
+    ends: str = _WHITESPACE,
 ) -> ir.Table:
     """The typed target columns of the rows :func:`validated` finds no problem in: the same parse and the
     same tests, with no reason built and no text kept (a clean load needs neither). With ``stop`` (an
@@ -227,8 +239,9 @@ def valid_rows(
     ``strict`` trims nothing: a value that would lose surrounding whitespace before it is parsed (a key, a
     reference, a time) counts as a problem, so the values go to the engine's casts as they are. Building
     trimmed copies of every key costs more than the casts; a clean export has no such values, and a file
-    that has them takes the general path. ``also`` gives, from the parsed table, more rows that count as
-    having a problem.
+    that has them takes the general path. ``ends`` (with ``strict``): the whitespace characters a value is
+    tested for at its end, where the caller has proven that no value ends in the others (one test per
+    character and value). ``also`` gives, from the parsed table, more rows that count as having a problem.
     """
     formats = formats or {}
     step = _parsed(mapped, table, trim=not strict, formats=formats)
@@ -238,11 +251,11 @@ def valid_rows(
     for col in table.columns:
         if col.name in mapped.columns:
             raw = step[text_column(col.name)]
-            bad |= refused(col, raw, step[col.name], _number(col, step), formats.get(col.name))
+            bad |= refused(col, raw, step[col.name], _number(col, step), formats.get(col.name), unpadded=strict)
             if strict and _trims(col, keys):
                 trimmed.append(raw)
     if trimmed:
-        bad |= _any_edged(trimmed)
+        bad |= _any_edged(trimmed, ends)
     if also is not None:
         bad |= also(step)
     keep = ~bad if stop is None else bad.ifelse(stop, True)
