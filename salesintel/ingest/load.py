@@ -547,6 +547,8 @@ def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:  # a mapping's t
 
 def _close_resolved(store: Store, good: ir.Table, target: schema.Table, report: LoadReport, stored: bool) -> None:
     """Close earlier rejects this load resolves (same file or content; with ``stored``, the keys it stores)."""
+    if not store.count("rejects", table_name=target.name, closed_by=None):
+        return  # nothing open to close (a first load): one count instead of three queries
     rejects_.close_earlier(
         store,
         table=target.name,

@@ -83,6 +83,15 @@ class DuckDBEngine(Engine):
     def scalar(self, sql: str, params=()) -> object:
         return self.con.con.execute(sql, list(params)).fetchall()[0][0]
 
+    def count(self, name: str, where: str = "", params=()) -> int | None:
+        import duckdb
+
+        # no catalog lookup first: a missing table is a binder error, which leaves a transaction usable
+        try:
+            return self._count(name, where, params)
+        except duckdb.CatalogException:
+            return None
+
     @contextmanager
     def unordered_writes(self) -> Iterator[None]:
         # DuckDB keeps the order rows went in unless told otherwise; with the order free it writes a table's

@@ -34,6 +34,17 @@ class Engine:
         """Run one query with ``?`` placeholders and return its single value."""
         raise NotImplementedError
 
+    def count(self, name: str, where: str = "", params: list | tuple = ()) -> int | None:
+        """Rows of table ``name`` (matching ``where``, SQL with ``?`` placeholders), or None when there is
+        no such table."""
+        if name not in self.con.list_tables():
+            return None
+        return self._count(name, where, params)
+
+    def _count(self, name: str, where: str, params: list | tuple) -> int:
+        sql = f"SELECT count(*) FROM {self.quote(name)}" + (f" WHERE {where}" if where else "")
+        return int(self.scalar(sql, params))
+
     def text_sql(self, column_sql: str) -> str:
         """``column_sql`` as text (a JSON column included)."""
         return f"CAST({column_sql} AS VARCHAR)"
