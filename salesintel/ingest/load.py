@@ -45,6 +45,14 @@ from salesintel.store.staging import key_hash, scan_csv, staging_backend, stop_w
 #: Tests turn it off to compare both paths.
 ONE_PASS = True
 
+#: A ``repeated_keys: merge`` table (products or customers of an order-lines file) is checked once per
+#: distinct row of its values, not once per line: a product's code, name and price repeat on every line
+#: that sells it (Online Retail: 541,909 lines, 4,070 distinct products). A refused row still gives a
+#: reject for each of its lines. Tests turn it off to compare with checking every line.
+DISTINCT_MERGE = True
+#: per distinct row: how many lines hold it (its ``__line`` is the last of them)
+LINES = "__lines"
+
 
 @dataclass
 class LoadReport:
@@ -481,13 +489,15 @@ def _check_table(
     src = source.table
     report = LoadReport(schema.get(tm.table).name, str(path.resolve()))
     extra, target, mapped = _mapped(store, src, tm, path, report)
-    full = _with_bad(v.validated(mapped, target, tm.date_formats()))
+    distinct = tm.merge_repeated_keys and DISTINCT_MERGE
+    rows_in = _distinct_rows(mapped) if distinct else mapped
+    full = _with_bad(v.validated(rows_in, target, tm.date_formats(), carry=(LINES,) if distinct else ()))
     # the text as read is kept for refused rows only: their rejects need it, the good rows do not
     slim = full.mutate(
         **{c: full.__bad.ifelse(full[c], ibis.null("string")) for c in full.columns if c.startswith(v.TEXT)}
     )
     checked = pending.keep(staging.create_table(f"_chk_{uuid.uuid4().hex[:10]}", obj=slim, temp=True))
-    rows, bad, keys_repeat = _tally(checked, target.key)
+    rows, bad, keys_repeat = _tally(checked, target.key, LINES if distinct else None)
     repeated = pending.keep(_repeated_keys(staging, checked, target)) if keys_repeat else None
     broken = _broken_rejects(source.broken)
     report.rows_read = rows + source.broken.num_rows
@@ -495,6 +505,13 @@ def _check_table(
         raise NothingLoaded(f"{path.name} has no rows to load")
     any_bad = bool(bad) or repeated is not None
     good, rejects, superseded = _split(checked, repeated, mapped, target, tm, report, any_bad)
+    if distinct and rejects is not None:
+        # built once per refused row of values, then copied for each of its lines: a temporary table, so the
+        # insert into rejects reads no join (whole row groups: nothing for the checkpoint to merge)
+        each = _each_line(rejects, _lines_of(checked.filter(checked.__bad), mapped))
+        rejects = pending.keep(staging.create_table(f"_rej_{uuid.uuid4().hex[:10]}", obj=each, temp=True))
+    if distinct:  # every valid line beyond the one stored per key was merged
+        report.merged = rows - bad - int(good.count().execute())
     if broken is not None:
         rejects = broken if rejects is None else ibis.union(rejects.cast(broken.schema()), broken)
     # refused lines: those with a problem, those a later line superseded, those that did not split
@@ -579,15 +596,48 @@ def _with_bad(checked: ir.Table) -> ir.Table:
     return checked.mutate(__bad=bad)
 
 
-def _tally(checked: ir.Table, key: tuple[str, ...]) -> tuple[int, int, bool]:
-    """(rows, rows with a problem, whether a key may be on more than one valid row), in one scan. Fewer
+def _tally(checked: ir.Table, key: tuple[str, ...], lines: str | None = None) -> tuple[int, int, bool]:
+    """(lines, lines with a problem, whether a key may be on more than one valid row), in one scan. Fewer
     distinct keys than valid rows means a repeat, or a key with a missing part, which the group-by of
-    :func:`_repeated_keys` then settles."""
+    :func:`_repeated_keys` then settles. ``lines``: the column that says how many lines a row stands for
+    (rows checked once per distinct values)."""
     keys = checked[key[0]] if len(key) == 1 else ibis.struct({k: checked[k] for k in key})
     distinct = (~checked.__bad).ifelse(keys, ibis.null(keys.type())).nunique()
-    tally = checked.aggregate(rows=checked.count(), bad=checked.__bad.sum(), distinct=distinct)
+    weight = checked[lines] if lines else None
+    tally = checked.aggregate(
+        rows=checked.count() if weight is None else weight.sum(),
+        bad=checked.__bad.sum() if weight is None else checked.__bad.ifelse(weight, 0).sum(),
+        valid=(~checked.__bad).sum(),
+        distinct=distinct,
+    )
     row = {name: int(value or 0) for name, value in tally.to_pyarrow().to_pylist()[0].items()}
-    return row["rows"], row["bad"], row["distinct"] < row["rows"] - row["bad"]
+    return row["rows"], row["bad"], row["distinct"] < row["valid"]
+
+
+def _distinct_rows(mapped: ir.Table) -> ir.Table:
+    """Each distinct row of ``mapped``'s values once, with its last line (``__line``) and how many lines
+    hold it (``__lines``): what checking it once stands for."""
+    values = [c for c in mapped.columns if c != LINE]
+    return mapped.group_by(values).aggregate(**{LINE: mapped[LINE].max(), LINES: mapped.count()})
+
+
+def _lines_of(rows: ir.Table, mapped: ir.Table) -> ir.Table:
+    """Per line of ``mapped`` whose values are those of one of ``rows`` (checked once per distinct row,
+    :func:`_distinct_rows`): that row's ``__line`` (``__row``) and the line's own (``__line``); nulls match
+    nulls. Two integer columns: the rejects of a refused row's lines are built from them."""
+    values = [c for c in mapped.columns if c != LINE]
+    lines = mapped.select(LINE, **{f"__each_{c}": mapped[c] for c in values})
+    row = rows.select(__row=rows[LINE], **{f"__row_{c}": rows[v.text_column(c)] for c in values})
+    joined = row.inner_join(lines, [lines[f"__each_{c}"].identical_to(row[f"__row_{c}"]) for c in values])
+    return joined.select("__row", LINE)
+
+
+def _each_line(rejects: ir.Table, lines: ir.Table) -> ir.Table:
+    """``rejects`` of rows checked once per distinct values, once for each of their lines (:func:`_lines_of`),
+    with that line's number."""
+    lines = lines.rename(__each_line=LINE)
+    joined = rejects.inner_join(lines, rejects.line == lines.__row)
+    return joined.mutate(line=joined.__each_line).drop("__each_line", "__row")
 
 
 def _repeated_keys(staging, checked: ir.Table, target: schema.Table) -> ir.Table | None:

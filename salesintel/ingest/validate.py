@@ -199,16 +199,19 @@ def _only_where(condition: ir.BooleanValue, test: ir.BooleanValue) -> ir.Boolean
     return ibis.cases((condition.fill_null(False), test.fill_null(False)), else_=False)
 
 
-def validated(mapped: ir.Table, table: schema.Table, formats: dict[str, str] | None = None) -> ir.Table:
-    """Typed target columns, ``__line``, the text as read and a problem column per column (null when fine).
+def validated(
+    mapped: ir.Table, table: schema.Table, formats: dict[str, str] | None = None, carry: tuple[str, ...] = ()
+) -> ir.Table:
+    """Typed target columns, ``__line``, the text as read and a problem column per column (null when fine);
+    the columns named in ``carry`` pass through as they are.
 
     Two projections with a barrier between them, so each value is parsed once. Columns absent from the
     source get their default (or null); required columns must be present (:func:`missing_required`).
     ``formats``: the date format of a date or time column (:meth:`TableMapping.date_formats`).
     """
     formats = formats or {}
-    step = _parsed(mapped, table, formats=formats)
-    out: dict[str, ir.Value] = {}
+    step = _parsed(mapped, table, formats=formats, carry=carry)
+    out: dict[str, ir.Value] = {c: step[c] for c in carry}
     for col in table.columns:
         out[col.name] = _typed(col, step)
         if col.name not in mapped.columns:
@@ -263,12 +266,17 @@ def valid_rows(
 
 
 def _parsed(
-    mapped: ir.Table, table: schema.Table, *, trim: bool = True, formats: dict[str, str] | None = None
+    mapped: ir.Table,
+    table: schema.Table,
+    *,
+    trim: bool = True,
+    formats: dict[str, str] | None = None,
+    carry: tuple[str, ...] = (),
 ) -> ir.Table:
     """Per present column: the text as read and its parsed value (and, for whole numbers, the float parse).
     ``trim=False`` parses keys and times as they are (:func:`valid_rows` with ``strict``)."""
     present = [c for c in table.columns if c.name in mapped.columns]
-    first: dict[str, ir.Value] = {LINE: mapped[LINE]}
+    first: dict[str, ir.Value] = {LINE: mapped[LINE], **{c: mapped[c] for c in carry}}
     keys = set(table.key)
     for col in present:
         raw = mapped[col.name].cast("string")
