@@ -681,7 +681,7 @@ def _split(
         return good.select(target.names), None, 0
     problems = v.problem_columns(checked)
     bad_rows = checked.filter(checked.__bad)
-    parts = [_problem_rejects(bad_rows, p, target) for p in problems]
+    parts = [_problem_rejects(bad_rows, problems, target)] if problems else []
     superseded_rows = 0
     if repeated is not None:
         superseded = _superseded(valid, repeated, target)
@@ -708,17 +708,28 @@ def _split(
     return good.select(target.names), rejects, superseded_rows
 
 
-def _problem_rejects(bad_rows: ir.Table, problem: str, target: schema.Table) -> ir.Table:
-    column = problem[len(v.PROBLEM) :]
-    text = v.text_column(column)
-    rows = bad_rows.filter(bad_rows[problem].notnull())
+def _problem_rejects(bad_rows: ir.Table, problems: list[str], target: schema.Table) -> ir.Table:
+    """One reject per problem of each refused row. The row's record and key are built once and its problems
+    unnested: one select, where a union of one select per column took Ibis 0.1 s to compile."""
+    each = []
+    for problem in problems:
+        column = problem[len(v.PROBLEM) :]
+        text = v.text_column(column)
+        value = bad_rows[text] if text in bad_rows.columns else ibis.null("string")
+        each.append(ibis.struct({"column_name": ibis.literal(column), "value": value, "reason": bad_rows[problem]}))
+    rows = bad_rows.select(
+        line=bad_rows[LINE],
+        __problem=ibis.array(each).filter(lambda problem: problem.reason.notnull()),
+        record=v.raw_record(bad_rows),
+        row_key=_row_key(bad_rows, target),
+    ).unnest("__problem")
     return rows.select(
-        line=rows[LINE],
-        column_name=ibis.literal(column),
-        value=rows[text] if text in rows.columns else ibis.null("string"),
-        reason=rows[problem],
-        record=v.raw_record(rows),
-        row_key=_row_key(rows, target),
+        line=rows.line,
+        column_name=rows.__problem.column_name,
+        value=rows.__problem.value,
+        reason=rows.__problem.reason,
+        record=rows.record,
+        row_key=rows.row_key,
     )
 
 
