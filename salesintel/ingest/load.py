@@ -385,7 +385,7 @@ def _rows_repeats_and_references(
 
     Repeats are found by sorting the keys' 64-bit hashes and comparing neighbours: a sort of 1M hashes
     takes about half the time of a distinct count, whose hash table misses the cache on every key. Equal
-    neighbours mean a repeated key or, about once in 10^7 loads of 1M keys, two keys with one hash: either
+    neighbours mean a repeated key or, about once in 40 million loads of 1M keys, two keys with one hash: either
     way the general path loads the file, and it finds repeats exactly.
     """
     hashed = stored.select(
