@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 
 from salesintel import schema
+from salesintel.errors import NotFound
 from salesintel.store import Store
 
 
@@ -83,3 +84,13 @@ def test_a_load_frees_the_row_order_only_while_it_runs(tmp_path: Path) -> None:
             load_file(s, bad, table="reps")
         assert order_kept(s)
         assert sorted(s.table("reps").execute().rep_id) == ["R1", "R2"]
+
+
+def test_count_filters_by_equal_and_missing_values_and_names_a_missing_table(store: Store) -> None:
+    store.append("rejects", pa.table({"table_name": ["orders", "orders", "customers"], "closed_by": [None, "L1", None]}))
+    with store.transaction():  # a missing table leaves the transaction usable
+        with pytest.raises(NotFound, match="no table 'nope'"):
+            store.count("nope")
+        assert store.count("rejects") == 3
+        assert store.count("rejects", table_name="orders", closed_by=None) == 1
+        assert store.count("rejects", closed_by="L1") == 1

@@ -510,7 +510,7 @@ def _check_table(
         # insert into rejects reads no join (whole row groups: nothing for the checkpoint to merge)
         each = _each_line(rejects, _lines_of(checked.filter(checked.__bad), mapped))
         rejects = pending.keep(staging.create_table(f"_rej_{uuid.uuid4().hex[:10]}", obj=each, temp=True))
-    if distinct:  # every valid line beyond the one stored per key was merged
+    if tm.merge_repeated_keys:  # every valid line beyond the one stored per key was merged
         report.merged = rows - bad - int(good.count().execute())
     if broken is not None:
         rejects = broken if rejects is None else ibis.union(rejects.cast(broken.schema()), broken)
@@ -683,27 +683,22 @@ def _split(
     bad_rows = checked.filter(checked.__bad)
     parts = [_problem_rejects(bad_rows, problems, target)] if problems else []
     superseded_rows = 0
-    if repeated is not None:
+    if repeated is not None and not tm.merge_repeated_keys:  # merged rows are counted by _check_table
         superseded = _superseded(valid, repeated, target)
         superseded_rows = int(superseded.count().execute())
-        if tm.merge_repeated_keys:
-            report.merged = superseded_rows
-        else:
-            texts = mapped.select(
-                LINE, **{v.text_column(c): mapped[c].cast("string") for c in mapped.columns if c != LINE}
+        texts = mapped.select(LINE, **{v.text_column(c): mapped[c].cast("string") for c in mapped.columns if c != LINE})
+        superseded = superseded.inner_join(texts, LINE)
+        key_text = ibis.literal(", ").join([superseded[k].cast("string") for k in target.key])
+        parts.append(
+            superseded.select(
+                line=superseded[LINE],
+                column_name=ibis.literal(",".join(target.key)),
+                value=key_text,
+                reason=ibis.literal("superseded by line ") + superseded.__last.cast("string"),
+                record=v.raw_record(superseded),
+                row_key=_row_key(superseded, target),
             )
-            superseded = superseded.inner_join(texts, LINE)
-            key_text = ibis.literal(", ").join([superseded[k].cast("string") for k in target.key])
-            parts.append(
-                superseded.select(
-                    line=superseded[LINE],
-                    column_name=ibis.literal(",".join(target.key)),
-                    value=key_text,
-                    reason=ibis.literal("superseded by line ") + superseded.__last.cast("string"),
-                    record=v.raw_record(superseded),
-                    row_key=_row_key(superseded, target),
-                )
-            )
+        )
     rejects = ibis.union(*parts) if parts else None
     return good.select(target.names), rejects, superseded_rows
 
