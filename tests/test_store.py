@@ -87,7 +87,8 @@ def test_a_load_frees_the_row_order_only_while_it_runs(tmp_path: Path) -> None:
 
 
 def test_count_filters_by_equal_and_missing_values_and_names_a_missing_table(store: Store) -> None:
-    store.append("rejects", pa.table({"table_name": ["orders", "orders", "customers"], "closed_by": [None, "L1", None]}))
+    rows = {"table_name": ["orders", "orders", "customers"], "closed_by": [None, "L1", None]}
+    store.append("rejects", pa.table(rows))
     with store.transaction():  # a missing table leaves the transaction usable
         with pytest.raises(NotFound, match="no table 'nope'"):
             store.count("nope")
