@@ -68,6 +68,11 @@ CASES = [
         "order_id,customer_id,product_id,ordered_at,amount\nO1,C1,P1,2024-01-02,2\nO1,C1,P2,2024-01-02,3\n",
     ),
     ("custom attributes", "customers", "customer_id,name,job,balance\nC1,Ann,baker,12.5\nC2,Bo,,x\n"),
+    (
+        "missing optional values",
+        "orders",
+        ORDERS_HEADER + "O1,,C1,P1,2024-01-02,,9.5,\nO2,1,C1,P1,2024-01-02,2,3,web\n",
+    ),
     ("header only", "customers", CUSTOMERS_HEADER),
     ("not utf-8", "customers", CUSTOMERS_HEADER.encode() + b"C1,Ann\xff,DE,b2b\n"),
     ("NUL byte", "customers", CUSTOMERS_HEADER.encode() + b"C1,Ann\x00,DE,b2b\n"),
@@ -246,6 +251,19 @@ def test_a_second_file_of_the_same_shape_reuses_the_compiled_load_and_stores_its
         {"order_id": "O7", "amount": 1.25, "channel": "store"},
         {"order_id": "O7", "amount": 2.0, "channel": "phone"},
     ]
+
+
+def test_missing_optional_values_take_the_one_pass_with_their_defaults(tmp_path: Path) -> None:
+    """The one pass stops on a true test only: a test that is null because a value is missing (an empty
+    line, quantity or channel) refuses nothing, as in the general path, which stores the defaults."""
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDERS_HEADER + "O1,,C1,P1,2024-01-02,,9.5,\n")
+    store = Store.open(str(tmp_path / "s.duckdb"))
+    [report] = load_file(store, path, table="orders")
+    assert report.one_pass and report.inserted == 1
+    [row] = store.table("orders").to_pyarrow().to_pylist()
+    assert (row["line"], row["quantity"], row["channel"]) == (1, 1.0, None)
+    store.close()
 
 
 def test_files_the_one_pass_leaves_to_the_general_path(tmp_path: Path) -> None:

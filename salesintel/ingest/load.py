@@ -231,22 +231,25 @@ def _load_in_one_pass(store: Store, staging, path: Path, plan) -> LoadReport | N
     csv = plain_csv(path, plan.source)
     if csv is None or numbers_by_file_order(tm, csv.names):
         return None
-    src = scan_csv(staging, path, names=csv.names, delimiter=csv.delimiter, header=csv.header)
-    try:
-        with ThreadPoolExecutor(1) as pool:
-            return _store_in_one_pass(store, src, csv, pool, tm)
-    except _NotClean:
-        return None
-    except UserInputError:
-        raise  # the general path would say the same, after reading the file again
-    except Exception:  # noqa: BLE001 - the strict reader refused a record: the general path keeps it in rejects
-        return None
-    finally:
-        staging.drop_view(src.get_name(), force=True)
+    with ThreadPoolExecutor(1) as pool:
+        # the file's hash and line count, from here on: while the load builds its statement (single-threaded
+        # Python) the second core is free
+        scanned = pool.submit(csv.scan)
+        src = scan_csv(staging, path, names=csv.names, delimiter=csv.delimiter, header=csv.header)
+        try:
+            return _store_in_one_pass(store, src, csv, scanned, tm)
+        except _NotClean:
+            return None
+        except UserInputError:
+            raise  # the general path would say the same, after reading the file again
+        except Exception:  # noqa: BLE001 - the strict reader refused a record: the general path keeps it in rejects
+            return None
+        finally:
+            staging.drop_view(src.get_name(), force=True)
 
 
 def _store_in_one_pass(
-    store: Store, src: ir.Table, csv: PlainCsv, pool: ThreadPoolExecutor, tm: TableMapping
+    store: Store, src: ir.Table, csv: PlainCsv, scanned: Future[CsvBytes], tm: TableMapping
 ) -> LoadReport:
     """Insert the rows that pass every check straight from the file into the empty table, then prove that
     none was left out: as many rows stored as the file has lines, and every key once. Else roll back."""
@@ -260,7 +263,6 @@ def _store_in_one_pass(
     blank = _any_blanks_only([src[n] for n in full], [src[n] for n in unicode_only])
     src = src.mutate(**{LINE: blank.cast("int64")})
     extra, target, mapped = _mapped(store, src, tm, csv.path, report)
-    scanned: Future[CsvBytes] = pool.submit(csv.scan)  # the file's hash and line count, while the engine loads it
     with store.transaction():  # DuckDB's DDL is transactional: a rollback takes the new attributes back too
         attributes.add_to_store(store, target.name, extra, report.source_file)
         # the first row to refuse stops the insert: a file with problems costs little before the general path
@@ -367,7 +369,7 @@ def _any_blanks_only(values: list[ir.StringValue], unicode_only: list[ir.StringV
     if values:
         maybe |= (ibis.least(*values) if len(values) > 1 else values[0]) < "!"
     each = functools.reduce(operator.or_, [_blanks_only(raw) for raw in every])
-    return ibis.cases((maybe.fill_null(False), each), else_=False)
+    return ibis.cases((maybe, each), else_=False)  # a null test (a missing value) does not hold: never null
 
 
 def _blanks_only(raw: ir.StringValue) -> ir.BooleanValue:
@@ -386,15 +388,15 @@ def _rows_repeats_and_references(
     Repeats are found by sorting the keys' 64-bit hashes and comparing neighbours: a sort of 1M hashes
     takes about half the time of a distinct count, whose hash table misses the cache on every key. Equal
     neighbours mean a repeated key or, about once in 40 million loads of 1M keys, two keys with one hash: either
-    way the general path loads the file, and it finds repeats exactly.
+    way the general path loads the file, and it finds repeats exactly. The sort carries the hashes alone
+    (a scalar subquery): the counts of references ride on a plain scan beside it, not through the sort
+    (0.05 s of 0.19 s at 1M lines).
     """
-    hashed = stored.select(
-        __h=key_hash({k: stored[k] for k in key}), **{f"__r_{c}": stored[c].notnull() for c in references}
-    )
+    hashed = stored.select(__h=key_hash({k: stored[k] for k in key}))
     same = hashed.__h == hashed.__h.lag().over(order_by=hashed.__h)
-    flagged = hashed.mutate(__same=same)
-    present = {f"__r_{c}": flagged[f"__r_{c}"].sum() for c in references}
-    row = flagged.aggregate(__rows=flagged.count(), __repeated=flagged.__same.any(), **present).execute().iloc[0]
+    repeated = hashed.select(__same=same).__same.any().as_scalar()
+    present = {f"__r_{c}": stored[c].notnull().sum() for c in references}
+    row = stored.aggregate(__rows=stored.count(), __repeated=repeated, **present).execute().iloc[0]
     filled = {c: int(row[f"__r_{c}"] or 0) for c in references}
     return int(row["__rows"] or 0), bool(row["__repeated"]), filled
 

@@ -101,12 +101,16 @@ def refused(
     date_format: str | None = None,
     *,
     unpadded: bool = False,
+    null_as_false: bool = True,
 ) -> ir.BooleanValue:
     """Whether :func:`reason` has a reason: the same tests, without building the sentence. ``unpadded``:
-    the caller refuses values with whitespace at their start by other means, so tests may assume none."""
+    the caller refuses values with whitespace at their start by other means, so tests may assume none.
+    ``null_as_false=False``: a test that is null (about a missing value) stays null instead of false, for a
+    caller that only asks whether the result is true (a CASE WHEN): one COALESCE less per test, and the
+    engine can skip the rest of an OR chain row by row (about a tenth of a one-pass load's checks)."""
     bad = ibis.literal(False)
     for condition, _ in _problems(col, raw, parsed, number, date_format, unpadded=unpadded):
-        bad |= condition.fill_null(False)
+        bad |= condition.fill_null(False) if null_as_false else condition
     return bad
 
 
@@ -175,14 +179,15 @@ def _edged(raw: ir.StringValue) -> ir.BooleanValue:
     return ((raw < "!") | _ends_in_whitespace(raw)).fill_null(False)
 
 
-def _any_edged(values: list[ir.StringValue], ends: str = _WHITESPACE) -> ir.BooleanValue:
+def _any_edged(values: list[ir.StringValue], ends: str = _WHITESPACE, null_as_false: bool = True) -> ir.BooleanValue:
     """Whether any of ``values`` may begin or end with whitespace (:func:`_edged`), with one comparison of
     the row's least value for all their first characters. ``ends``: the whitespace characters tested at
-    the end (the caller knows no value ends in the others). Never null."""
+    the end (the caller knows no value ends in the others). Never null, unless ``null_as_false=False``
+    (:func:`refused`)."""
     edge = ibis.least(*values) < "!"
     for raw in values:
         edge |= _ends_in_whitespace(raw, ends)
-    return edge.fill_null(False)
+    return edge.fill_null(False) if null_as_false else edge
 
 
 def _ends_in_whitespace(raw: ir.StringValue, ends: str = _WHITESPACE) -> ir.BooleanValue:
@@ -195,8 +200,9 @@ def _trims(col: schema.Column, keys: set[str]) -> bool:
 
 
 def _only_where(condition: ir.BooleanValue, test: ir.BooleanValue) -> ir.BooleanValue:
-    """``test`` evaluated only on the rows where ``condition`` holds (a CASE: the engine skips the rest)."""
-    return ibis.cases((condition.fill_null(False), test.fill_null(False)), else_=False)
+    """``test`` evaluated only on the rows where ``condition`` holds (a CASE: the engine skips the rest; a
+    null condition does not hold). Never null."""
+    return ibis.cases((condition, test.fill_null(False)), else_=False)
 
 
 def validated(
@@ -251,14 +257,17 @@ def valid_rows(
     keys = set(table.key)
     bad = step[problem_column("")].notnull() if problem_column("") in step.columns else ibis.literal(False)
     trimmed = []
+    # with ``stop``, only whether ``bad`` is true matters (a CASE WHEN): its tests may be null
+    null_as_false = stop is None
     for col in table.columns:
         if col.name in mapped.columns:
             raw = step[text_column(col.name)]
-            bad |= refused(col, raw, step[col.name], _number(col, step), formats.get(col.name), unpadded=strict)
+            number, fmt = _number(col, step), formats.get(col.name)
+            bad |= refused(col, raw, step[col.name], number, fmt, unpadded=strict, null_as_false=null_as_false)
             if strict and _trims(col, keys):
                 trimmed.append(raw)
     if trimmed:
-        bad |= _any_edged(trimmed, ends)
+        bad |= _any_edged(trimmed, ends, null_as_false)
     if also is not None:
         bad |= also(step)
     keep = ~bad if stop is None else bad.ifelse(stop, True)
