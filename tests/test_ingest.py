@@ -307,3 +307,21 @@ def test_reload_with_fewer_columns_keeps_the_others(store: Store, tmp_path: Path
     rows = store.table("customers").order_by("customer_id").execute().set_index("customer_id")
     assert (rows.loc["C1", "name"], rows.loc["C1", "country"], rows.loc["C1", "loyalty_tier"]) == ("Ann", "DE", "gold")
     assert rows.loc["C1", "email"] == "ann@x.de" and rows.loc["C2", "name"] == "Bo"
+
+
+def test_latin1_files_become_the_same_utf8_as_pythons_codec() -> None:
+    """The fast Latin-1 transcoding (a replace per distinct accented byte) against Python's own codec, on
+    every byte and on random files with few or many accented bytes, including those whose UTF-8 form is
+    made of bytes another replacement would rewrite (C2, C3, 80-BF)."""
+    import random
+
+    from salesintel.ingest.read import latin1_to_utf8
+
+    every = bytes(range(256))
+    assert latin1_to_utf8(every) == every.decode("latin-1").encode("utf-8")
+    rng = random.Random(7)
+    for _ in range(3000):
+        accented = rng.sample(range(0x80, 0x100), rng.randint(0, 6)) + rng.sample([0xC2, 0xC3, 0x83, 0xA3], 2)
+        pool = list(range(0x80)) + accented[: rng.randint(0, len(accented))]
+        data = bytes(rng.choice(pool) for _ in range(rng.randint(0, 40)))
+        assert latin1_to_utf8(data) == data.decode("latin-1").encode("utf-8"), data

@@ -125,6 +125,8 @@ def _load_plan(store: Store, path: Path, plan, max_reject_rate: float | None) ->
         one_pass = _load_in_one_pass(store, staging, path, plan)
     if one_pass is not None:
         return [one_pass]
+    if path.is_file():
+        _sha256_started(path)  # while the file is read
     source = _source(staging, path, plan.source, _json_sources(plan.tables))
     try:
         if not source.rows and source.broken.num_rows:
@@ -555,13 +557,22 @@ def _refusal(
 
 
 def _content_sha256(path: Path) -> str:
+    return _sha256_started(path).result()
+
+
+def _sha256_started(path: Path) -> Future[str]:
+    """The file's SHA-256, computed on a thread of its own from the first call on: the general path starts
+    it before it reads the file, and hashing (which lets go of the GIL) runs beside the reading."""
     stat = path.stat()
     return _cached_sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
 @lru_cache(maxsize=8)
-def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:  # a mapping's tables hash their file once
-    return rejects_.file_sha256(Path(path))
+def _cached_sha256(path: str, size: int, mtime_ns: int) -> Future[str]:  # a mapping's tables hash their file once
+    return _HASHING.submit(rejects_.file_sha256, Path(path))
+
+
+_HASHING = ThreadPoolExecutor(1, thread_name_prefix="salesintel-sha256")
 
 
 def _close_resolved(store: Store, good: ir.Table, target: schema.Table, report: LoadReport, stored: bool) -> None:
