@@ -333,7 +333,12 @@ SYSTEM: tuple[Table, ...] = (
             _c("column_name", "string", "Column with the problem (empty for row-level problems)."),
             _c("value", "string", "The offending value as read."),
             _req("reason", "string", "Why it was refused."),
-            _c("record", "json", "The whole source row as JSON, so it can be fixed and reloaded."),
+            _c(
+                "record",
+                "json",
+                "The row as this table received it, as JSON: each of its columns' text (after the mapping, if one "
+                "was used), so it can be fixed and loaded into the table again.",
+            ),
             _req("rejected_at", "timestamp", "When."),
             _c("load_id", "string", "The load that refused it (loads.load_id)."),
             _c("row_key", "string", "The row's key as read, e.g. 'O1, 1' (empty when the key itself is bad)."),

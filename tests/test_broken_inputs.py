@@ -200,3 +200,20 @@ def test_pieces_read_as_the_whole_file_does(tmp_path: Path) -> None:
         broken = pa.concat_tables([p.broken for p in cut]).sort_by("line")
         assert table.to_pylist() == whole.table.sort_by(LINE).to_pylist(), path.read_text()
         assert broken.to_pylist() == whole.broken.sort_by("line").to_pylist(), path.read_text()
+
+
+def test_a_utf8_mark_before_a_latin1_file_is_dropped_whole_or_in_pieces(tmp_path: Path, monkeypatch) -> None:
+    """A Latin-1 export that starts with a UTF-8 byte-order mark (a tool wrote one): the mark is no part of
+    the first column's name, whether the file is read whole or in pieces (large files)."""
+    from salesintel.ingest import read
+    from salesintel.ingest.read import SourceOptions, iter_records
+
+    path = tmp_path / "customers.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "customer_id,name\nC1,Zoë\nC2,Bo\n".encode("latin-1"))
+    options = SourceOptions(encoding="latin-1")
+    whole = [r.table for r in iter_records(path, options)]
+    monkeypatch.setattr(read, "CHUNK_BYTES", 16)
+    pieces = [r.table for r in iter_records(path, options)]
+    for tables in (whole, pieces):
+        rows = [row for t in tables for row in t.to_pylist()]
+        assert [(r["customer_id"], r["name"]) for r in rows] == [("C1", "Zoë"), ("C2", "Bo")]
