@@ -217,3 +217,15 @@ def test_a_utf8_mark_before_a_latin1_file_is_dropped_whole_or_in_pieces(tmp_path
     for tables in (whole, pieces):
         rows = [row for t in tables for row in t.to_pylist()]
         assert [(r["customer_id"], r["name"]) for r in rows] == [("C1", "Zoë"), ("C2", "Bo")]
+
+
+def test_a_large_file_that_is_not_utf8_is_named_once(tmp_path: Path, capsys, monkeypatch) -> None:
+    """The piece reader of large files says which byte on which line, in one sentence naming the file once
+    (it was wrapped again in 'cannot be read as csv: ...')."""
+    from salesintel.ingest import read
+
+    monkeypatch.setattr(read, "CHUNK_BYTES", 16)
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"customer_id,name\nC1,Ann\nC2,Bo\nC3,J\xfcrgen\n")
+    code, output = run_cli(["load", "customers", str(path), "--db", str(tmp_path / "x.duckdb")], capsys)
+    assert code == 2 and "on line 4" in output and output.count("big.csv") == 1, output

@@ -171,6 +171,8 @@ def iter_records(
         return
     try:
         yield from _read_csv_pieces(path, options, delimiter, chunk)
+    except UnreadableFile:
+        raise  # already one sentence about this file (a ValueError too: not wrapped again)
     except pa.ArrowInvalid as exc:
         raise UnreadableFile(f"{path.name} cannot be read as csv: {_first_line(exc)}") from None
     except (OSError, csv.Error, ValueError) as exc:
