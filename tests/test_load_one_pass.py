@@ -266,6 +266,24 @@ def test_missing_optional_values_take_the_one_pass_with_their_defaults(tmp_path:
     store.close()
 
 
+def test_a_file_the_one_pass_gives_up_on_is_hashed_once(tmp_path: Path, monkeypatch) -> None:
+    """The one pass's scan hashes the file while the engine reads it; the general path that loads the file
+    after a row to refuse takes that hash instead of reading the file again."""
+    import hashlib
+    from collections import OrderedDict
+
+    monkeypatch.setattr(load_module, "_SHA256", OrderedDict())
+    hashed = []
+    monkeypatch.setattr(load_module.rejects_, "file_sha256", lambda path: hashed.append(path) or "not used")
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,twelve,web\nO2,1,C1,P1,2024-01-02,1,2,web\n")
+    store = Store.open(str(tmp_path / "s.duckdb"))
+    [report] = load_file(store, path, table="orders")
+    store.close()
+    assert not report.one_pass and report.rejected == 1 and hashed == []
+    assert report.content_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def test_files_the_one_pass_leaves_to_the_general_path(tmp_path: Path) -> None:
     store = Store.open(str(tmp_path / "s.duckdb"))
     bad = tmp_path / "bad.csv"

@@ -19,9 +19,9 @@ import itertools
 import json
 import operator
 import uuid
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import ibis
@@ -241,13 +241,16 @@ def _load_in_one_pass(store: Store, staging, path: Path, plan) -> LoadReport | N
         try:
             return _store_in_one_pass(store, src, csv, scanned, tm)
         except _NotClean:
-            return None
+            pass
         except UserInputError:
             raise  # the general path would say the same, after reading the file again
         except Exception:  # noqa: BLE001 - the strict reader refused a record: the general path keeps it in rejects
-            return None
+            pass
         finally:
             staging.drop_view(src.get_name(), force=True)
+    if scanned.exception() is None:  # the general path loads the file: the scan's hash is its hash
+        _sha256_started(path, known=scanned.result().sha256)
+    return None
 
 
 def _store_in_one_pass(
@@ -560,19 +563,28 @@ def _content_sha256(path: Path) -> str:
     return _sha256_started(path).result()
 
 
-def _sha256_started(path: Path) -> Future[str]:
-    """The file's SHA-256, computed on a thread of its own from the first call on: the general path starts
-    it before it reads the file, and hashing (which lets go of the GIL) runs beside the reading."""
-    stat = path.stat()
-    return _cached_sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=8)
-def _cached_sha256(path: str, size: int, mtime_ns: int) -> Future[str]:  # a mapping's tables hash their file once
-    return _HASHING.submit(rejects_.file_sha256, Path(path))
-
-
 _HASHING = ThreadPoolExecutor(1, thread_name_prefix="salesintel-sha256")
+#: per file (path, size, modification time): its SHA-256, done or under way; a mapping's tables hash their
+#: file once, and a load the one pass gave up on keeps the hash its scan took
+_SHA256: OrderedDict[tuple[str, int, int], Future[str]] = OrderedDict()
+_SHA256_KEPT = 8
+
+
+def _sha256_started(path: Path, known: str | None = None) -> Future[str]:
+    """The file's SHA-256, computed on a thread of its own from the first call on (the general path starts
+    it before it reads the file, and hashing, which lets go of the GIL, runs beside the reading), or
+    ``known`` when the caller has it already."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _SHA256:
+        if known is None:
+            _SHA256[key] = _HASHING.submit(rejects_.file_sha256, Path(key[0]))
+        else:
+            _SHA256[key] = Future()
+            _SHA256[key].set_result(known)
+        while len(_SHA256) > _SHA256_KEPT:
+            _SHA256.popitem(last=False)
+    return _SHA256[key]
 
 
 def _close_resolved(store: Store, good: ir.Table, target: schema.Table, report: LoadReport, stored: bool) -> None:
