@@ -4,6 +4,8 @@
 - ``SALESINTEL_KEEP_RUNS``: results of this many newest runs are kept per analysis (default 10).
 - ``SALESINTEL_WAIT``: seconds to wait for a DuckDB file another salesintel process holds (default 0: refuse at
   once); ``--wait SECONDS`` anywhere on the command line sets it.
+- ``SALESINTEL_MEMORY_LIMIT``: the most memory the embedded DuckDB may hold before it spills to disk, in
+  DuckDB's units (``8GB``, ``512MB``); default DuckDB's own, 80% of the machine's memory (docs/scale.md).
 - ``SALESINTEL_PLUGINS``: comma-separated modules with analyses of your own, imported with the built-in
   ones (docs/writing-an-analysis.md).
 """
@@ -19,6 +21,7 @@ ENV_DB = "SALESINTEL_DB"
 ENV_KEEP_RUNS = "SALESINTEL_KEEP_RUNS"
 DEFAULT_KEEP_RUNS = 10
 ENV_WAIT = "SALESINTEL_WAIT"
+ENV_MEMORY_LIMIT = "SALESINTEL_MEMORY_LIMIT"
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -46,6 +49,16 @@ def open_wait() -> float:
     True
     """
     return float(_number(ENV_WAIT, float, 0.0, minimum=0, shown="--wait"))
+
+
+def memory_limit() -> str | None:
+    """The embedded DuckDB's memory limit ($SALESINTEL_MEMORY_LIMIT, such as '8GB'), or None: DuckDB's own
+    default. The store checks the value when it opens the database.
+
+    >>> memory_limit() is None or bool(memory_limit())
+    True
+    """
+    return os.environ.get(ENV_MEMORY_LIMIT, "").strip() or None
 
 
 def _number(env: str, kind: type, default: float, *, minimum: float, shown: str) -> float:

@@ -325,3 +325,22 @@ def test_latin1_files_become_the_same_utf8_as_pythons_codec() -> None:
         pool = list(range(0x80)) + accented[: rng.randint(0, len(accented))]
         data = bytes(rng.choice(pool) for _ in range(rng.randint(0, 40)))
         assert latin1_to_utf8(data) == data.decode("latin-1").encode("utf-8"), data
+
+
+@pytest.mark.parametrize("pieces", [False, True], ids=["whole", "in-pieces"])
+def test_a_load_keeps_no_arrow_data_of_its_file(tmp_path: Path, monkeypatch, pieces: bool) -> None:
+    """A file's records are let go once its load is done: Ibis keeps every Arrow table it is given on the
+    DuckDB connection until the process exits, so a large file read in pieces held all of them (a 100M-line
+    load was killed at 24 GiB) and a process loading many files held every file."""
+    from salesintel.ingest import read
+    from salesintel.store.staging import registered_arrow
+
+    if pieces:
+        monkeypatch.setattr(read, "CHUNK_BYTES", 64)
+    lines = "".join(f"C{i},Name {i},2024-01-0{1 + i % 9}\n" for i in range(40))
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,name,created_at\n" + lines + "C99,Bad,not a date\n")  # the general path
+    store = Store.open(str(tmp_path / "x.duckdb"))
+    [report] = load_file(store, path, table="customers")
+    assert (report.inserted, report.rejected, store.count("customers")) == (40, 1, 40)
+    assert registered_arrow(store.con) == []

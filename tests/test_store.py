@@ -95,3 +95,19 @@ def test_count_filters_by_equal_and_missing_values_and_names_a_missing_table(sto
         assert store.count("rejects") == 3
         assert store.count("rejects", table_name="orders", closed_by=None) == 1
         assert store.count("rejects", closed_by="L1") == 1
+
+
+def test_the_duckdb_memory_limit_comes_from_the_environment(tmp_path: Path, monkeypatch) -> None:
+    """$SALESINTEL_MEMORY_LIMIT bounds what the embedded DuckDB holds before it spills (a 100M-line load
+    peaks near DuckDB's default of 80% of the machine); a value DuckDB does not read is one sentence."""
+    from salesintel.errors import UserInputError
+
+    monkeypatch.setenv("SALESINTEL_MEMORY_LIMIT", "1GB")
+    store = Store.open(str(tmp_path / "a.duckdb"))
+    assert store.engine.scalar("SELECT current_setting('memory_limit')") == "953.6 MiB"
+    store.close()
+    monkeypatch.setenv("SALESINTEL_MEMORY_LIMIT", "8 gigs")
+    with pytest.raises(UserInputError, match="SALESINTEL_MEMORY_LIMIT '8 gigs' is not an amount of memory"):
+        Store.open(str(tmp_path / "b.duckdb"))
+    monkeypatch.delenv("SALESINTEL_MEMORY_LIMIT")
+    Store.open(str(tmp_path / "b.duckdb")).close()  # the refused open left no lock on the file

@@ -37,7 +37,15 @@ from salesintel.ingest.mapping import TableMapping, apply, identity, load_mappin
 from salesintel.ingest.read import LINE, CsvBytes, PlainCsv, SourceOptions, iter_records, plain_csv
 from salesintel.store import Store, now_utc
 from salesintel.store.engine import bare_name
-from salesintel.store.staging import key_hash, scan_csv, staging_backend, stop_with
+from salesintel.store.staging import (
+    append_arrow,
+    create_from_arrow,
+    key_hash,
+    release_memtables,
+    scan_csv,
+    staging_backend,
+    stop_with,
+)
 
 #: A clean first load of a plain CSV file into an empty table of a DuckDB store is read, checked and stored
 #: by one INSERT ... SELECT over DuckDB's own parallel reader (docs/performance.md). A file with any row to
@@ -139,6 +147,8 @@ def _load_plan(store: Store, path: Path, plan, max_reject_rate: float | None) ->
     finally:
         if source.staged:
             staging.drop_table(bare_name(source.table), force=True)
+        else:  # the file's records, held for the engine until the process ends unless let go
+            release_memtables(staging, source.table)
 
 
 def _load_tables(
@@ -415,12 +425,13 @@ def _source(staging, path: Path, options: SourceOptions, nested_ok: frozenset[st
     second = next(pieces, None)
     if second is None:
         return _Source(ibis.memtable(first.table), first.table.num_rows, first.broken)
-    table = staging.create_table(f"_src_{uuid.uuid4().hex[:10]}", obj=first.table, temp=True)
+    # each piece copied into the engine and let go: Ibis' own insert kept every piece until the process ended
+    table = create_from_arrow(staging, f"_src_{uuid.uuid4().hex[:10]}", first.table)
     source = _Source(table, first.table.num_rows, first.broken, staged=True)
     del first
     try:
         for piece in itertools.chain([second], pieces):
-            staging.insert(bare_name(table), piece.table)
+            append_arrow(staging, bare_name(table), piece.table)
             source.rows += piece.table.num_rows
             source.broken = pa.concat_tables([source.broken, piece.broken])
     except BaseException:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from salesintel.config import ENV_MEMORY_LIMIT, memory_limit
 from salesintel.errors import StoreBusy, UserInputError
 from salesintel.lazy import lazy
 from salesintel.store.engine import Engine
@@ -27,12 +28,30 @@ def connect_duckdb(target: str, *, wait: float = 0.0) -> "ibis.BaseBackend":
     ``LOCK_RETRY_SECONDS`` for up to ``wait`` seconds, then refused with :class:`StoreBusy`.
     """
     con = _connect(target, wait)
+    _limit_memory(con, memory_limit())
     con.raw_sql("SET TimeZone = 'UTC'")
     con.raw_sql("SET enable_progress_bar = false")  # salesintel draws its own progress
     # group-bys on two small integer codes (product pairs, up to 2,048 x 2,048) use a perfect hash
     # table, not a probing one: the sequential-rules pair count runs 1.7x faster (docs/performance.md)
     con.raw_sql("SET perfect_ht_threshold = 22")
     return con
+
+
+def _limit_memory(con: "ibis.BaseBackend", limit: str | None) -> None:
+    """DuckDB's buffer limit, past which it spills to a folder beside the database file. DuckDB's default
+    (80% of the machine's memory) leaves too little on a busy machine: its own guide suggests 50-60% when a
+    process is killed for memory, as part of its work is held outside this limit."""
+    if limit is None:
+        return
+    import duckdb
+
+    try:
+        con.raw_sql(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+    except duckdb.Error:
+        con.disconnect()
+        raise UserInputError(
+            f"{ENV_MEMORY_LIMIT} {limit!r} is not an amount of memory DuckDB knows; write it as 8GB or 512MB"
+        ) from None
 
 
 def _connect(target: str, wait: float) -> "ibis.BaseBackend":

@@ -7,6 +7,7 @@ engine-specific SQL may live).
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import datetime
 
 import ibis
@@ -45,6 +46,56 @@ def key_hash(values: dict[str, ir.Value]) -> ir.IntegerValue:
 def staging_backend(store) -> ibis.BaseBackend:
     """Where validation runs: the store's own DuckDB, or a private in-memory DuckDB for other engines."""
     return store.engine.staging_backend()
+
+
+def create_from_arrow(backend: ibis.BaseBackend, name: str, data: pa.Table) -> ir.Table:
+    """A temporary table ``name`` of the staging engine holding ``data``; the Arrow table is not kept.
+
+    Ibis registers an Arrow table it is given on the DuckDB connection until the process exits, so each
+    piece of a large file stayed in memory beside its copy in the engine (a 100M-line load was killed at
+    24 GiB). Here the table is registered for the one statement that copies it, then let go.
+
+    >>> import ibis, pyarrow as pa
+    >>> con = ibis.duckdb.connect()
+    >>> t = create_from_arrow(con, "t", pa.table({"a": ["x"]}))
+    >>> append_arrow(con, "t", pa.table({"a": ["y"]}))
+    >>> sorted(t.a.execute()), registered_arrow(con)
+    (['x', 'y'], [])
+    """
+    table = backend.create_table(name, schema=ibis.schema(data.schema), temp=True)
+    append_arrow(backend, name, data)
+    return table
+
+
+def append_arrow(backend: ibis.BaseBackend, name: str, data: pa.Table) -> None:
+    """Append ``data`` (the table's columns, in order) to table ``name`` of the staging engine, keeping no
+    reference to it (see :func:`create_from_arrow`)."""
+    view = f"_arrow_{uuid.uuid4().hex[:10]}"
+    backend.con.register(view, data)
+    try:
+        backend.con.execute(f'INSERT INTO "{name}" SELECT * FROM "{view}"')
+    finally:
+        backend.con.unregister(view)
+
+
+def release_memtables(backend: ibis.BaseBackend, expr: ir.Expr) -> None:
+    """Let go of the Arrow data of the in-memory tables ``expr`` reads, which Ibis keeps registered on the
+    DuckDB connection until the process exits (a load's source: a process that loads many files kept them
+    all). Call it when nothing reads those tables any more."""
+    known = getattr(backend, "_memtables", None)  # Ibis' record of what it registered (a weak set)
+    for op in expr.op().find(ibis.expr.operations.InMemoryTable):
+        if known is not None and op in known:
+            backend.con.unregister(op.name)
+            known.discard(op)
+
+
+def registered_arrow(backend: ibis.BaseBackend) -> list[str]:
+    """The names of the Arrow tables and in-memory tables registered on the DuckDB connection."""
+    rows = backend.con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE temporary AND "
+        "(starts_with(view_name, 'ibis_pyarrow_memtable_') OR starts_with(view_name, '_arrow_'))"
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def nested_to_json(col: pa.ChunkedArray) -> pa.ChunkedArray:
