@@ -229,3 +229,19 @@ def test_a_large_file_that_is_not_utf8_is_named_once(tmp_path: Path, capsys, mon
     path.write_bytes(b"customer_id,name\nC1,Ann\nC2,Bo\nC3,J\xfcrgen\n")
     code, output = run_cli(["load", "customers", str(path), "--db", str(tmp_path / "x.duckdb")], capsys)
     assert code == 2 and "on line 4" in output and output.count("big.csv") == 1, output
+
+
+def test_a_memory_limit_is_named_in_one_sentence(tmp_path: Path, capsys, monkeypatch) -> None:
+    """$SALESINTEL_MEMORY_LIMIT: a value DuckDB does not read is exit 2; a limit too small for the load is one
+    sentence naming the setting (exit 1), never a traceback or a request for --debug."""
+    lines = "".join(f"o{i},1,c{i % 50},p{i % 7},2024-05-10 00:00:00,1,{i % 90}.5\n" for i in range(50_000))
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,line,customer_id,product_id,ordered_at,quantity,amount\n" + lines + "o,1,c,p,x,abc,1\n")
+    args = ["load", "orders", str(path), "--db", str(tmp_path / "x.duckdb")]
+    monkeypatch.setenv("SALESINTEL_MEMORY_LIMIT", "8 gigs")
+    code, output = run_cli(args, capsys)
+    assert code == 2 and "SALESINTEL_MEMORY_LIMIT '8 gigs' is not an amount of memory" in output, output
+    monkeypatch.setenv("SALESINTEL_MEMORY_LIMIT", "10MB")
+    code, output = run_cli(args, capsys)
+    assert code == 1 and "ran out of memory" in output and "SALESINTEL_MEMORY_LIMIT is 10MB" in output, output
+    assert "Traceback" not in output and "--debug" not in output and output.count("\n") == 1, output

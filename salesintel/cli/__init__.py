@@ -67,6 +67,11 @@ def main() -> None:
         if isinstance(exc, SalesIntelError):
             _say(f"error: {exc}")
             sys.exit(EXIT_USER_ERROR)
+        from salesintel.store.duckdb import out_of_memory
+
+        if (sentence := out_of_memory(exc)) is not None:  # the machine, not a bug: no traceback to ask for
+            _say(f"error: {sentence}")
+            sys.exit(EXIT_UNEXPECTED)
         text = str(exc).splitlines()[0] if str(exc) else ""
         _say(
             f"error: {' '.join(sys.argv[1:2]) or 'salesintel'} failed: {type(exc).__name__}"

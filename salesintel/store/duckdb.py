@@ -54,6 +54,26 @@ def _limit_memory(con: "ibis.BaseBackend", limit: str | None) -> None:
         ) from None
 
 
+def out_of_memory(exc: BaseException) -> str | None:
+    """One sentence for DuckDB running out of memory (its own text names a block size), or None for any other
+    error.
+
+    >>> import duckdb
+    >>> out_of_memory(duckdb.OutOfMemoryException("could not allocate block of size 256.0 KiB")) is not None
+    True
+    """
+    import duckdb
+
+    if not isinstance(exc, duckdb.OutOfMemoryException):
+        return None
+    limit = memory_limit()
+    now = f"is {limit}" if limit else "is not set (DuckDB's default: 80% of memory)"
+    return (
+        f"the embedded DuckDB ran out of memory ({str(exc).splitlines()[0]}); {ENV_MEMORY_LIMIT} {now}: "
+        "set it higher, or free memory or disk for DuckDB's spill folder beside the database (docs/scale.md)"
+    )
+
+
 def _connect(target: str, wait: float) -> "ibis.BaseBackend":
     import duckdb
 
