@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from salesintel.errors import UserInputError
 
@@ -51,14 +52,56 @@ def open_wait() -> float:
     return float(_number(ENV_WAIT, float, 0.0, minimum=0, shown="--wait"))
 
 
-def memory_limit() -> str | None:
-    """The embedded DuckDB's memory limit ($SALESINTEL_MEMORY_LIMIT, such as '8GB'), or None: DuckDB's own
-    default. The store checks the value when it opens the database.
+#: the smallest memory limit accepted (a typo such as 0GB or 1KB); DuckDB needs more for most work, and says so
+MIN_MEMORY_BYTES = 16 * 10**6
+_UNITS = {
+    "": 1,
+    "k": 10**3,
+    "m": 10**6,
+    "g": 10**9,
+    "t": 10**12,
+    "ki": 2**10,
+    "mi": 2**20,
+    "gi": 2**30,
+    "ti": 2**40,
+}
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgt]i?)?b?$", re.IGNORECASE)
 
-    >>> memory_limit() is None or bool(memory_limit())
+
+def memory_limit() -> str | None:
+    """The embedded DuckDB's memory limit ($SALESINTEL_MEMORY_LIMIT) in DuckDB's words, or None: DuckDB's own
+    default (80% of the machine's memory). Decimal units as DuckDB counts them (1GB = 10^9 bytes; GiB for
+    2^30); at least 16MB and at most the machine's memory, else one sentence.
+
+    >>> import os; os.environ["SALESINTEL_MEMORY_LIMIT"] = "512mb"; memory_limit()
+    '512MB'
+    >>> del os.environ["SALESINTEL_MEMORY_LIMIT"]; memory_limit() is None
     True
     """
-    return os.environ.get(ENV_MEMORY_LIMIT, "").strip() or None
+    raw = os.environ.get(ENV_MEMORY_LIMIT, "").strip()
+    if not raw:
+        return None
+    found = _MEMORY.match(raw)
+    if found is None or (found.group(2) is None and not raw.lower().endswith("b")):
+        raise UserInputError(f"{ENV_MEMORY_LIMIT} {raw!r} is not an amount of memory; write it as 8GB, 512MB or 4GiB")
+    unit = (found.group(2) or "").lower()
+    size = float(found.group(1)) * _UNITS[unit]
+    machine = _machine_memory()
+    if size < MIN_MEMORY_BYTES:
+        raise UserInputError(f"{ENV_MEMORY_LIMIT} {raw!r} is too little for DuckDB to work in; give at least 16MB")
+    if machine and size > machine:
+        raise UserInputError(
+            f"{ENV_MEMORY_LIMIT} {raw!r} is more than this machine's memory ({machine / 2**30:.1f} GiB); leave it "
+            "unset for DuckDB's default (80% of it) or give less"
+        )
+    return f"{found.group(1)}{unit.upper().replace('I', 'i')}B"
+
+
+def _machine_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not on every platform
+        return None
 
 
 def _number(env: str, kind: type, default: float, *, minimum: float, shown: str) -> float:

@@ -232,16 +232,26 @@ def test_a_large_file_that_is_not_utf8_is_named_once(tmp_path: Path, capsys, mon
 
 
 def test_a_memory_limit_is_named_in_one_sentence(tmp_path: Path, capsys, monkeypatch) -> None:
-    """$SALESINTEL_MEMORY_LIMIT: a value DuckDB does not read is exit 2; a limit too small for the load is one
-    sentence naming the setting (exit 1), never a traceback or a request for --debug."""
-    lines = "".join(f"o{i},1,c{i % 50},p{i % 7},2024-05-10 00:00:00,1,{i % 90}.5\n" for i in range(50_000))
+    """$SALESINTEL_MEMORY_LIMIT: a value that is no amount of memory, too little or more than the machine has is
+    refused before the database is touched (exit 2, no file made); a limit too small for the load is one
+    sentence naming the setting (exit 2: the user's value), never a traceback or a request for --debug, and
+    never the aborted transaction's later refusal in place of the cause."""
+    lines = "".join(f"o{i},1,c{i % 50},p{i % 7},2024-05-10 00:00:00,1,{i % 90}.5\n" for i in range(200_000))
     path = tmp_path / "orders.csv"
     path.write_text("order_id,line,customer_id,product_id,ordered_at,quantity,amount\n" + lines + "o,1,c,p,x,abc,1\n")
-    args = ["load", "orders", str(path), "--db", str(tmp_path / "x.duckdb")]
-    monkeypatch.setenv("SALESINTEL_MEMORY_LIMIT", "8 gigs")
+    db = tmp_path / "x.duckdb"
+    args = ["load", "orders", str(path), "--db", str(db)]
+    for value, words in [
+        ("8 gigs", "is not an amount of memory"),
+        ("-1", "is not an amount of memory"),
+        ("0GB", "is too little"),
+        ("9999TB", "is more than this machine's memory"),
+    ]:
+        monkeypatch.setenv("SALESINTEL_MEMORY_LIMIT", value)
+        code, output = run_cli(args, capsys)
+        assert code == 2 and f"SALESINTEL_MEMORY_LIMIT '{value}' {words}" in output, output
+        assert not db.exists()
+    monkeypatch.setenv("SALESINTEL_MEMORY_LIMIT", "16MB")
     code, output = run_cli(args, capsys)
-    assert code == 2 and "SALESINTEL_MEMORY_LIMIT '8 gigs' is not an amount of memory" in output, output
-    monkeypatch.setenv("SALESINTEL_MEMORY_LIMIT", "10MB")
-    code, output = run_cli(args, capsys)
-    assert code == 1 and "ran out of memory" in output and "SALESINTEL_MEMORY_LIMIT is 10MB" in output, output
+    assert code == 2 and "ran out of memory" in output and "SALESINTEL_MEMORY_LIMIT is 16MB" in output, output
     assert "Traceback" not in output and "--debug" not in output and output.count("\n") == 1, output

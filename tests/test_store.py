@@ -109,5 +109,7 @@ def test_the_duckdb_memory_limit_comes_from_the_environment(tmp_path: Path, monk
     monkeypatch.setenv("SALESINTEL_MEMORY_LIMIT", "8 gigs")
     with pytest.raises(UserInputError, match="SALESINTEL_MEMORY_LIMIT '8 gigs' is not an amount of memory"):
         Store.open(str(tmp_path / "b.duckdb"))
-    monkeypatch.delenv("SALESINTEL_MEMORY_LIMIT")
-    Store.open(str(tmp_path / "b.duckdb")).close()  # the refused open left no lock on the file
+    assert not (tmp_path / "b.duckdb").exists()  # refused before the database is made
+    monkeypatch.setenv("SALESINTEL_MEMORY_LIMIT", "1 gib")
+    store = Store.open(str(tmp_path / "b.duckdb"))
+    assert store.engine.scalar("SELECT current_setting('memory_limit')") == "1.0 GiB"

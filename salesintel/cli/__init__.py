@@ -17,7 +17,8 @@ app = typer.Typer(
     name="salesintel",
     help="Sales and customer intelligence on your own data.\n\nExample: salesintel demo && salesintel show profiles"
     "\n\nAdd --debug to any command to see the traceback of an unexpected error, and --wait SECONDS to wait"
-    " that long for a database another salesintel process (a load or analysis) holds.",
+    " that long for a database another salesintel process (a load or analysis) holds. SALESINTEL_MEMORY_LIMIT=8GB"
+    " caps the memory of the embedded DuckDB (default 80% of the machine; the rest spills to disk).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -70,8 +71,10 @@ def main() -> None:
         from salesintel.store.duckdb import out_of_memory
 
         if (sentence := out_of_memory(exc)) is not None:  # the machine, not a bug: no traceback to ask for
+            from salesintel.config import memory_limit
+
             _say(f"error: {sentence}")
-            sys.exit(EXIT_UNEXPECTED)
+            sys.exit(EXIT_USER_ERROR if memory_limit() else EXIT_UNEXPECTED)  # a limit the user set: their input
         text = str(exc).splitlines()[0] if str(exc) else ""
         _say(
             f"error: {' '.join(sys.argv[1:2]) or 'salesintel'} failed: {type(exc).__name__}"

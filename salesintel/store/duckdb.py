@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterator
 
@@ -27,8 +27,9 @@ def connect_duckdb(target: str, *, wait: float = 0.0) -> "ibis.BaseBackend":
     A file another process holds (DuckDB lets one process write a file at a time) is retried every
     ``LOCK_RETRY_SECONDS`` for up to ``wait`` seconds, then refused with :class:`StoreBusy`.
     """
+    limit = memory_limit()  # a value to refuse is refused before a database file is made
     con = _connect(target, wait)
-    _limit_memory(con, memory_limit())
+    _limit_memory(con, limit)
     con.raw_sql("SET TimeZone = 'UTC'")
     con.raw_sql("SET enable_progress_bar = false")  # salesintel draws its own progress
     # group-bys on two small integer codes (product pairs, up to 2,048 x 2,048) use a perfect hash
@@ -137,10 +138,18 @@ class DuckDBEngine(Engine):
         # row groups on every thread: an insert of 400,000 order lines takes half the time (docs/performance.md)
         kept = self.scalar("SELECT current_setting('preserve_insertion_order')")
         self.execute("SET preserve_insertion_order = false")
+        restore = f"SET preserve_insertion_order = {str(bool(kept)).lower()}"
         try:
             yield
-        finally:
-            self.execute(f"SET preserve_insertion_order = {str(bool(kept)).lower()}")
+        except BaseException:
+            import duckdb
+
+            # a statement that failed inside a transaction aborts it, and DuckDB then refuses every statement
+            # until the rollback: the error that aborted it is the one to report, not the refused SET
+            with suppress(duckdb.Error):
+                self.execute(restore)
+            raise
+        self.execute(restore)
 
     def append_arrow(self, name: str, data) -> None:
         # DuckDB scans the Arrow table in place: no copy, no temporary table
