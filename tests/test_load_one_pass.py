@@ -266,22 +266,37 @@ def test_missing_optional_values_take_the_one_pass_with_their_defaults(tmp_path:
     store.close()
 
 
-def test_a_file_the_one_pass_gives_up_on_is_hashed_once(tmp_path: Path, monkeypatch) -> None:
-    """The one pass's scan hashes the file while the engine reads it; the general path that loads the file
-    after a row to refuse takes that hash instead of reading the file again."""
+@pytest.mark.parametrize(
+    "lines, scans",
+    [
+        # a row to refuse stops the insert before the scan of the bytes starts: the general path hashes
+        ("O1,1,C1,P1,2024-01-02,1,twelve,web\nO2,1,C1,P1,2024-01-02,1,2,web\n", 0),
+        # a repeated key is found after the insert, while the scan runs: the general path takes its hash
+        ("O1,1,C1,P1,2024-01-02,1,12,web\nO1,1,C1,P1,2024-01-02,1,2,web\n", 1),
+    ],
+)
+def test_a_file_the_one_pass_gives_up_on_is_hashed_once(tmp_path: Path, monkeypatch, lines, scans) -> None:
+    """Whether the one pass gives up before or after its scan of the file's bytes, the file is hashed once:
+    the general path that loads it takes the scan's hash when there is one instead of reading it again."""
     import hashlib
     from collections import OrderedDict
 
+    from salesintel.ingest.read import PlainCsv
+
     monkeypatch.setattr(load_module, "_SHA256", OrderedDict())
-    hashed = []
+    hashed, scanned = [], []
     monkeypatch.setattr(load_module.rejects_, "file_sha256", lambda path: hashed.append(path) or "not used")
+    scan = PlainCsv.scan
+    monkeypatch.setattr(PlainCsv, "scan", lambda self: scanned.append(self.path) or scan(self))
     path = tmp_path / "orders.csv"
-    path.write_text(ORDERS_HEADER + "O1,1,C1,P1,2024-01-02,1,twelve,web\nO2,1,C1,P1,2024-01-02,1,2,web\n")
+    path.write_text(ORDERS_HEADER + lines)
     store = Store.open(str(tmp_path / "s.duckdb"))
     [report] = load_file(store, path, table="orders")
     store.close()
-    assert not report.one_pass and report.rejected == 1 and hashed == []
-    assert report.content_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert not report.one_pass and report.rejected == 1
+    assert (len(scanned), len(hashed)) == (scans, 1 - scans)
+    if scans:
+        assert report.content_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_files_the_one_pass_leaves_to_the_general_path(tmp_path: Path) -> None:

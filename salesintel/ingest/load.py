@@ -20,6 +20,7 @@ import json
 import operator
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,12 +245,17 @@ def _load_in_one_pass(store: Store, staging, path: Path, plan) -> LoadReport | N
     if csv is None or numbers_by_file_order(tm, csv.names):
         return None
     with ThreadPoolExecutor(1) as pool:
-        # the file's hash and line count, from here on: while the load builds its statement (single-threaded
-        # Python) the second core is free
-        scanned = pool.submit(csv.scan)
+        # the file's hash and line count are taken while the engine tests the keys after the insert: that
+        # test runs on one thread, so the second core is free (during the insert both are busy)
+        scanned: list[Future[CsvBytes]] = []
         src = scan_csv(staging, path, names=csv.names, delimiter=csv.delimiter, header=csv.header)
         try:
-            return _store_in_one_pass(store, src, csv, scanned, tm)
+
+            def start_scan() -> Future[CsvBytes]:
+                scanned.append(pool.submit(csv.scan))
+                return scanned[0]
+
+            return _store_in_one_pass(store, src, csv, start_scan, tm)
         except _NotClean:
             pass
         except UserInputError:
@@ -258,16 +264,17 @@ def _load_in_one_pass(store: Store, staging, path: Path, plan) -> LoadReport | N
             pass
         finally:
             staging.drop_view(src.get_name(), force=True)
-    if scanned.exception() is None:  # the general path loads the file: the scan's hash is its hash
-        _sha256_started(path, known=scanned.result().sha256)
+    if scanned and scanned[0].exception() is None:  # the general path loads the file: the scan's hash is its hash
+        _sha256_started(path, known=scanned[0].result().sha256)
     return None
 
 
 def _store_in_one_pass(
-    store: Store, src: ir.Table, csv: PlainCsv, scanned: Future[CsvBytes], tm: TableMapping
+    store: Store, src: ir.Table, csv: PlainCsv, start_scan: Callable[[], Future[CsvBytes]], tm: TableMapping
 ) -> LoadReport:
     """Insert the rows that pass every check straight from the file into the empty table, then prove that
-    none was left out: as many rows stored as the file has lines, and every key once. Else roll back."""
+    none was left out: as many rows stored as the file has lines, and every key once. Else roll back.
+    ``start_scan`` starts the scan of the file's bytes (on another thread) once the rows are in."""
     report = LoadReport(schema.get(tm.table).name, str(csv.path.resolve()))
     view = src.get_name()
     # No line numbers: a clean load needs none, so the line column says instead whether the row holds a
@@ -295,6 +302,7 @@ def _store_in_one_pass(
             ends=_TESTED_ENDS,
         )
         store.append_built(target.name, shape, checked)
+        scanned = start_scan()
         stored = store.table(target.name)
         unknown = _empty_references(store, target)
         optional = [c for c in unknown if c not in target.required]  # a required one is on every row
