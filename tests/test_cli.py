@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +11,11 @@ from pathlib import Path
 from conftest import write_csv
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "salesintel", *args], capture_output=True, text=True, cwd=cwd)
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environment = {**os.environ, **env} if env else None
+    return subprocess.run(
+        [sys.executable, "-m", "salesintel", *args], capture_output=True, text=True, cwd=cwd, env=environment
+    )
 
 
 def test_help_lists_commands_with_examples() -> None:
@@ -55,6 +59,14 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "profiles" in out.stdout
     show = run("show", "profiles", "--result", "segments", "--db", str(db), "--format", "csv")
     assert show.returncode == 0 and show.stdout.startswith("rfm_segment,customers")
+    # an analysis that fails leaves the others kept, and the command's exit code says so (here: out of memory
+    # under the user's limit, exit 2 as their input); the table of runs comes first, the failures after it
+    out = run("analyze", "--db", str(db), "--format", "csv", env={"SALESINTEL_MEMORY_LIMIT": "16MB"})
+    failed = [line.split(",")[0] for line in out.stdout.splitlines() if ",failed," in line]
+    kept = [line.split(",")[0] for line in out.stdout.splitlines() if ",ok," in line]
+    assert out.returncode == 2 and failed and kept, (out.stdout, out.stderr)
+    errors = out.stderr.strip().splitlines()
+    assert [e.split()[1] for e in errors] == failed and all("ran out of memory" in e for e in errors), errors
 
 
 def test_unexpected_errors_are_one_line_exit_1_and_debug_shows_the_traceback(tmp_path: Path) -> None:

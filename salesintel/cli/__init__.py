@@ -39,12 +39,27 @@ def _register_commands() -> None:
     )
 
 
-def fail_run(record) -> NoReturn:
-    """A run that failed: one line and exit 1 (its traceback with --debug)."""
-    if _DEBUG and record.error is not None:
-        raise record.error
-    _say(f"error: {record.analysis} failed: {record.note}; run again with --debug for the traceback")
-    sys.exit(EXIT_UNEXPECTED)
+def fail_run(*records) -> NoReturn:
+    """Runs that failed: one line each and exit 1 (the first one's traceback with --debug). Running out of
+    memory is said as such; under a limit the user set (SALESINTEL_MEMORY_LIMIT) it exits 2, as input of
+    theirs does."""
+    if _DEBUG and records[0].error is not None:
+        raise records[0].error
+    from salesintel.config import memory_limit
+    from salesintel.store.duckdb import out_of_memory
+
+    memory = [out_of_memory(r.error) if r.error is not None else None for r in records]
+    for record, sentence in zip(records, memory):
+        hint = f"; run salesintel analyze {record.analysis.replace('_', '-')} --debug for the traceback"
+        _say(f"error: {record.analysis} failed: {sentence or record.note}{'' if sentence else hint}")
+    sys.exit(EXIT_USER_ERROR if all(memory) and memory_limit() else EXIT_UNEXPECTED)
+
+
+def fail_if_any_failed(records) -> None:
+    """After a run of several analyses (each kept with its status): exit as :func:`fail_run` when any failed."""
+    failed = [r for r in records if r.status == "failed"]
+    if failed:
+        fail_run(*failed)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import typer
 
 from salesintel.analyses import registry, results, runner
 from salesintel.analyses.spec import Analysis
-from salesintel.cli import app, fail_run
+from salesintel.cli import app, fail_if_any_failed, fail_run
 from salesintel.cli.generated import (
     command_doc,
     param_options,
@@ -42,13 +42,14 @@ def analyze(ctx: typer.Context, as_of: AsOf = None, db: Db = None, fmt: Format =
     with progress("analysing", len(names)) as bar:
         records = runner.run_all(store, as_of=parse_date(as_of), on_step=lambda n: bar.advance(f"analysing: {n}"))
     _render_records(records, fmt)
+    fail_if_any_failed(records)  # the others are kept; a script or scheduler must still see the failure
 
 
 def _render_records(records: list[runner.RunRecord], fmt: str) -> None:
     import pandas as pd
 
     for r in records:
-        if r.status != "ok":
+        if r.status not in ("ok", "failed"):  # a failure is said after the table (fail_if_any_failed)
             message(f"{r.analysis}: {r.status}, {r.note}")
     rows = [
         {

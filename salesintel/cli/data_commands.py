@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from salesintel import schema
-from salesintel.cli import app
+from salesintel.cli import app, fail_if_any_failed
 from salesintel.cli.options import Db, Format, Limit, check_format
 from salesintel.cli.output import message, progress, render
 from salesintel.errors import NothingLoaded, TooManyRejects, UserInputError
@@ -270,7 +270,7 @@ def demo(
 
     Example: salesintel demo --customers 2000 --db demo.duckdb
     """
-    from salesintel.analyses import runner
+    from salesintel.analyses import registry, runner
     from salesintel.cli.analysis_commands import _render_records
     from salesintel.demo import load_order, play_winback_round, write_demo
     from salesintel.ingest import load_file
@@ -291,8 +291,9 @@ def demo(
     render(pd.DataFrame([r.as_row() for r in loaded]), title="Loaded")
     played = play_winback_round(store)
     message(f"win-back round played: {played.created:,} tasks at the as-of date, outcomes recorded")
-    with progress("analysing", len(load_order())) as bar:
+    with progress("analysing", len(registry.names())) as bar:
         records = runner.run_all(store, on_step=lambda n: bar.advance(f"analysing: {n}"))
     _render_records(records, "table")
     build_report(store, report, title="Crema & Co. - salesintel demo report")
     message(f"database: {store.shown_url}\nreport:   {report}")
+    fail_if_any_failed(records)
