@@ -67,6 +67,15 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert out.returncode == 2 and failed and kept, (out.stdout, out.stderr)
     errors = out.stderr.strip().splitlines()
     assert [e.split()[1] for e in errors] == failed and all("ran out of memory" in e for e in errors), errors
+    # the earlier result of a failed analysis is still shown, saying that it is not the newest run's
+    shown = run("show", failed[0], "--db", str(db), "--format", "csv")
+    assert shown.returncode == 0 and shown.stdout, shown.stderr
+    assert "the newest run" in shown.stderr and "failed: the embedded DuckDB ran out of memory" in shown.stderr
+    listed = run("runs", failed[0], "--db", str(db), "--format", "csv").stdout.splitlines()
+    assert ",failed," in listed[1] and "SALESINTEL_MEMORY_LIMIT is 16MB" in listed[1], listed
+    # names as `list` and the tables print them (basket_rules) work as commands too
+    assert run("analyze", "basket_rules", "--help").returncode == 0
+    assert run("basket_rules", "--db", str(db), "--limit", "1").returncode == 0
 
 
 def test_unexpected_errors_are_one_line_exit_1_and_debug_shows_the_traceback(tmp_path: Path) -> None:

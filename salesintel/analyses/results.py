@@ -57,6 +57,29 @@ def read(
     return table.limit(limit) if limit is not None else table
 
 
+def newer_than_kept(store: Store, name: str) -> str | None:
+    """A sentence when the newest run of ``name`` failed or was skipped, so that :func:`read` shows an
+    older run's result; None when the newest run is the one shown (or there is none).
+
+    >>> newer_than_kept(Store.open(":memory:"), "profiles") is None
+    True
+    """
+    runs = store.table("analysis_runs")
+    recent = runs.filter(runs.analysis == name).order_by(runs.started_at.desc()).limit(1).execute()
+    if recent.empty or recent.iloc[0].status in ("ok", "fallback"):
+        return None
+    newest = recent.iloc[0]
+    kept = runs.filter((runs.analysis == name) & runs.status.isin(["ok", "fallback"]))
+    shown = kept.order_by(kept.started_at.desc()).limit(1).execute()
+    if shown.empty:
+        return None  # nothing to show: read says why
+    old = shown.iloc[0]
+    return (
+        f"{name}: this is run {old.run_id} of {old.started_at:%Y-%m-%d %H:%M} (as of {str(old.as_of)[:10]}); "
+        f"the newest run, {newest.run_id} of {newest.started_at:%Y-%m-%d %H:%M}, {newest.status}: {newest.note}"
+    )
+
+
 def _never_kept(store: Store, name: str) -> str:
     """Why there is no kept result: never run, or every run so far failed or was skipped (and why)."""
     runs = store.table("analysis_runs")

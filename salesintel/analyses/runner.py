@@ -324,7 +324,12 @@ def _count(table: ir.Table) -> int:
 
 
 def _error_line(exc: Exception) -> str:
+    """The run's note: the error in one line; running out of memory says which setting to change."""
+    from salesintel.store.duckdb import out_of_memory
+
     text = str(exc).splitlines()[0] if str(exc) else ""
     if isinstance(exc, SalesIntelError):
         return text
+    if (sentence := out_of_memory(exc)) is not None:
+        return sentence
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -25,7 +25,9 @@ from salesintel.store import Store
 
 analyze_app = typer.Typer(
     help="Run analyses and keep their results as a new run (default: every analysis).\n\n"
-    "Example: salesintel analyze --as-of 2025-06-30, salesintel analyze rules --window-days 90",
+    "Example: salesintel analyze --as-of 2025-06-30, salesintel analyze rules --window-days 90\n\n"
+    "When an analysis fails the others are still kept; the exit code is then 1, or 2 when it ran out of"
+    " memory under your SALESINTEL_MEMORY_LIMIT.",
     rich_markup_mode=None,
 )
 app.add_typer(analyze_app, name="analyze")
@@ -125,6 +127,9 @@ def _register_analysis_commands() -> None:
         analysis = registry.get(name)
         app.command(name.replace("_", "-"), help=None)(_analysis_command(analysis, keep=False))
         analyze_app.command(name.replace("_", "-"))(_analysis_command(analysis, keep=True))
+        if "_" in name:  # the name as `list`, `runs` and the tables print it works too (not listed twice)
+            app.command(name, hidden=True)(_analysis_command(analysis, keep=False))
+            analyze_app.command(name, hidden=True)(_analysis_command(analysis, keep=True))
 
 
 _register_analysis_commands()
@@ -155,6 +160,8 @@ def show(
         store, analysis.name, result or analysis.main, run_id=run, where=where_from({"where": where}), order_by=order_by
     )
     _print(store, table, output, fmt, limit, analysis.title)
+    if run is None and (warning := results.newer_than_kept(store, analysis.name)) is not None:
+        message(warning)  # stale numbers must not pass for fresh ones
 
 
 @app.command()
