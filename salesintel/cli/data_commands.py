@@ -79,12 +79,14 @@ def load(
                 )
             if r.rejected:
                 message(
-                    f"note: {r.rejected:,} {r.table} rows of {Path(r.source_file).name} were refused; "
+                    f"note: {r.rejected:,} {r.table} {'row' if r.rejected == 1 else 'rows'} of "
+                    f"{Path(r.source_file).name} {'was' if r.rejected == 1 else 'were'} refused; "
                     f"see why with: salesintel rejects --table {r.table}"
                 )
             for col, n in r.orphans.items():
                 message(
-                    f"note: {n} {r.table} rows reference a {col} that is not loaded yet (kept; see salesintel check)"
+                    f"note: {n:,} {r.table} {'row references' if n == 1 else 'rows reference'} a {col} that is not "
+                    "loaded yet (kept; see salesintel check)"
                 )
     if failures:
         raise typer.Exit(2)
