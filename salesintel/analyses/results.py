@@ -16,6 +16,7 @@ import json
 from typing import Any, Iterable
 
 from salesintel.analyses import registry
+from salesintel.analyses.runner import KEPT_STATUSES
 from salesintel.errors import NotFound, UserInputError
 from salesintel.lazy import lazy
 from salesintel.store import Store
@@ -64,29 +65,33 @@ def newer_than_kept(store: Store, name: str) -> str | None:
     >>> newer_than_kept(Store.open(":memory:"), "profiles") is None
     True
     """
-    runs = store.table("analysis_runs")
-    recent = runs.filter(runs.analysis == name).order_by(runs.started_at.desc()).limit(1).execute()
-    if recent.empty or recent.iloc[0].status in ("ok", "fallback"):
+    newest = _latest_run(store, name)
+    if newest is None or newest.status in KEPT_STATUSES:
         return None
-    newest = recent.iloc[0]
-    kept = runs.filter((runs.analysis == name) & runs.status.isin(["ok", "fallback"]))
-    shown = kept.order_by(kept.started_at.desc()).limit(1).execute()
-    if shown.empty:
+    shown = _latest_run(store, name, kept=True)
+    if shown is None:
         return None  # nothing to show: read says why
-    old = shown.iloc[0]
     return (
-        f"{name}: this is run {old.run_id} of {old.started_at:%Y-%m-%d %H:%M} (as of {str(old.as_of)[:10]}); "
+        f"{name}: this is run {shown.run_id} of {shown.started_at:%Y-%m-%d %H:%M} (as of {str(shown.as_of)[:10]}); "
         f"the newest run, {newest.run_id} of {newest.started_at:%Y-%m-%d %H:%M}, {newest.status}: {newest.note}"
     )
 
 
+def _latest_run(store: Store, name: str, *, kept: bool = False) -> "pd.Series | None":
+    """The newest run of ``name`` (with ``kept``: the newest whose results are kept), or None."""
+    runs = store.table("analysis_runs")
+    mine = runs.filter(runs.analysis == name)
+    if kept:
+        mine = mine.filter(mine.status.isin(KEPT_STATUSES))
+    last = mine.order_by(mine.started_at.desc()).limit(1).execute()
+    return None if last.empty else last.iloc[0]
+
+
 def _never_kept(store: Store, name: str) -> str:
     """Why there is no kept result: never run, or every run so far failed or was skipped (and why)."""
-    runs = store.table("analysis_runs")
-    last = runs.filter(runs.analysis == name).order_by(runs.started_at.desc()).limit(1).execute()
-    if last.empty:
+    row = _latest_run(store, name)
+    if row is None:
         return f"{name} has not been run on this database yet; run: salesintel analyze {name}"
-    row = last.iloc[0]
     return f"{name} has no kept result: its latest run {row.status} ({row.note}); see salesintel runs {name}"
 
 
@@ -96,7 +101,7 @@ def _run_rows(store: Store, analysis, result: str, run_id: str) -> ir.Table:
     if row.empty:
         raise NotFound(f"{analysis.name} has no run {run_id!r}; list them with: salesintel runs {analysis.name}")
     run = row.iloc[0]
-    if run.status not in ("ok", "fallback"):
+    if run.status not in KEPT_STATUSES:
         raise NotFound(f"run {run_id} of {analysis.name} {run.status}: {run.note}")
     if bool(run.pruned):
         raise NotFound(
@@ -147,7 +152,7 @@ def runs(store: Store, name: str | None = None, *, limit: int | None = 50) -> pd
         t = t.filter(t.analysis == name)
     t = t.order_by(t.started_at.desc())
     df = (t.limit(limit) if limit else t).execute()
-    df["kept"] = df.status.isin(["ok", "fallback"]) & ~df.pruned.eq(True)
+    df["kept"] = df.status.isin(KEPT_STATUSES) & ~df.pruned.eq(True)
     df["params"] = df.params.map(
         lambda p: ", ".join(f"{k}={v}" for k, v in json.loads(p or "{}").items() if v is not None)
     )

@@ -39,6 +39,8 @@ dt = lazy("ibis.expr.datatypes")
 ir = lazy("ibis.expr.types")
 
 STATUSES = ("ok", "skipped", "fallback", "failed")
+#: the statuses of a run whose results are kept (the latest of them is what `show` and the report read)
+KEPT_STATUSES = ("ok", "fallback")
 
 
 @dataclass
@@ -147,7 +149,7 @@ def run(store: Store, name: str, *, save: bool = True, params: Params | None = N
     record.seconds = time.perf_counter() - t0
     if save:
         _log(store, record, started)
-        if record.status in ("ok", "fallback"):
+        if record.status in KEPT_STATUSES:
             prune(store, name, keep=keep_runs())
     if record.status in ("skipped", "failed"):
         tables = {r: empty(analysis.outputs[r]) for r in analysis.outputs}
@@ -288,7 +290,7 @@ def prune(store: Store, name: str, *, keep: int) -> int:
     """Drop the results of all but the ``keep`` newest kept runs of ``name``; returns how many runs went."""
     analysis = registry.get(name)
     runs = store.table("analysis_runs")
-    kept = runs.filter((runs.analysis == name) & runs.status.isin(["ok", "fallback"]) & ~runs.pruned.fill_null(False))
+    kept = runs.filter((runs.analysis == name) & runs.status.isin(KEPT_STATUSES) & ~runs.pruned.fill_null(False))
     ids = kept.order_by(kept.started_at.desc()).run_id.execute().tolist()
     old = ids[keep:]
     if not old:

@@ -247,14 +247,14 @@ def _load_in_one_pass(store: Store, staging, path: Path, plan) -> LoadReport | N
     with ThreadPoolExecutor(1) as pool:
         # the file's hash and line count are taken while the engine tests the keys after the insert: that
         # test runs on one thread, so the second core is free (during the insert both are busy)
-        scanned: list[Future[CsvBytes]] = []
+        scanned: list[Future[CsvBytes]] = []  # the scan, once started
+
+        def start_scan() -> Future[CsvBytes]:
+            scanned.append(pool.submit(csv.scan))
+            return scanned[0]
+
         src = scan_csv(staging, path, names=csv.names, delimiter=csv.delimiter, header=csv.header)
         try:
-
-            def start_scan() -> Future[CsvBytes]:
-                scanned.append(pool.submit(csv.scan))
-                return scanned[0]
-
             return _store_in_one_pass(store, src, csv, start_scan, tm)
         except _NotClean:
             pass

@@ -22,7 +22,7 @@ import html
 import json
 from pathlib import Path
 
-from salesintel.analyses import registry, results
+from salesintel.analyses import registry, results, runner
 from salesintel.analyses.spec import Analysis, Output
 from salesintel.formatting import readable
 from salesintel.lazy import lazy
@@ -46,7 +46,7 @@ def build_report(store: Store, path: Path, *, title: str = "salesintel report") 
         run = latest.get(name)
         if run is None:
             continue
-        if run["status"] in ("ok", "fallback"):
+        if run["status"] in runner.KEPT_STATUSES:
             read = _reader(store, name)
             summary += _summary_lines(analysis, read)
             sections.append(_section(store, analysis, run, read))
