@@ -67,6 +67,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert out.returncode == 2 and failed and kept, (out.stdout, out.stderr)
     errors = out.stderr.strip().splitlines()
     assert [e.split()[1] for e in errors] == failed and all("ran out of memory" in e for e in errors), errors
+    # --debug adds each failed run's traceback and keeps the exit code
+    debug = run("analyze", "--db", str(db), "--debug", env={"SALESINTEL_MEMORY_LIMIT": "16MB"})
+    assert debug.returncode == 2 and debug.stderr.count("Traceback") == len(failed), debug.stderr
     # the earlier result of a failed analysis is still shown, saying that it is not the newest run's
     shown = run("show", failed[0], "--db", str(db), "--format", "csv")
     assert shown.returncode == 0 and shown.stdout, shown.stderr
@@ -78,7 +81,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert run("basket_rules", "--db", str(db), "--limit", "1").returncode == 0
 
 
-def test_unexpected_errors_are_one_line_exit_1_and_debug_shows_the_traceback(tmp_path: Path) -> None:
+def test_unexpected_errors_are_one_line_exit_1_and_debug_adds_the_traceback(tmp_path: Path) -> None:
     db = tmp_path / "broken.duckdb"
     assert (
         run("load", "reps", str(write_csv(tmp_path / "reps.csv", "rep_id,name\nR1,Ann\n")), "--db", str(db)).returncode
@@ -95,7 +98,11 @@ def test_unexpected_errors_are_one_line_exit_1_and_debug_shows_the_traceback(tmp
     assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "run again with --debug" in out.stderr and "Traceback" not in out.stderr
     debug = run("runs", "--db", str(db), "--debug")
-    assert "Traceback" in debug.stderr
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+    assert debug.stderr.strip().splitlines()[-1].startswith("error: runs failed: "), debug.stderr
+    # a user's error keeps its exit code under --debug too
+    missing = run("show", "rules", "--db", str(tmp_path / "none.duckdb"), "--debug")
+    assert missing.returncode == 2 and "Traceback" in missing.stderr, missing.stderr
 
 
 def test_export_writes_to_stdout_and_json_is_one_document(tmp_path: Path) -> None:

@@ -153,6 +153,7 @@ def runs(store: Store, name: str | None = None, *, limit: int | None = 50) -> pd
     t = t.order_by(t.started_at.desc())
     df = (t.limit(limit) if limit else t).execute()
     df["kept"] = df.status.isin(KEPT_STATUSES) & ~df.pruned.eq(True)
+    df["seconds"] = df.seconds.round(2)  # as `analyze` prints them; analysis_runs keeps the exact figure
     df["params"] = df.params.map(
         lambda p: ", ".join(f"{k}={v}" for k, v in json.loads(p or "{}").items() if v is not None)
     )

@@ -2,8 +2,8 @@
 
 Errors are translated here, in one place: a salesintel error (bad input, not found ...) prints one line and
 exits 2; anything unexpected prints one line naming what failed and exits 1; ``--debug`` (anywhere on the
-command line) shows the traceback instead. ``--wait SECONDS`` (anywhere too) waits that long for a database
-another salesintel process holds ($SALESINTEL_WAIT).
+command line) prints the traceback before that line, with the same exit code. ``--wait SECONDS`` (anywhere
+too) waits that long for a database another salesintel process holds ($SALESINTEL_WAIT).
 """
 
 from __future__ import annotations
@@ -40,18 +40,18 @@ def _register_commands() -> None:
 
 
 def fail_run(*records) -> NoReturn:
-    """Runs that failed: one line each and exit 1 (the first one's traceback with --debug). Running out of
+    """Runs that failed: one line each and exit 1 (with --debug, each one's traceback first). Running out of
     memory is said as such; under a limit the user set (SALESINTEL_MEMORY_LIMIT) it exits 2, as input of
     theirs does."""
-    if _DEBUG and records[0].error is not None:
-        raise records[0].error
     from salesintel.config import memory_limit
     from salesintel.store.duckdb import out_of_memory
 
     memory = [out_of_memory(r.error) if r.error is not None else None for r in records]
     for record, sentence in zip(records, memory):
+        if _DEBUG and record.error is not None:
+            _traceback(record.error)
         hint = f"; run salesintel analyze {record.analysis.replace('_', '-')} --debug for the traceback"
-        _say(f"error: {record.analysis} failed: {sentence or record.note}{'' if sentence else hint}")
+        _say(f"error: {record.analysis} failed: {sentence or record.note}{'' if sentence or _DEBUG else hint}")
     sys.exit(EXIT_USER_ERROR if all(memory) and memory_limit() else EXIT_UNEXPECTED)
 
 
@@ -78,8 +78,8 @@ def main() -> None:
     except Exception as exc:
         from salesintel.errors import SalesIntelError
 
-        if _DEBUG:
-            raise
+        if _DEBUG:  # the traceback, then the same line and exit code as without --debug
+            _traceback(exc)
         if isinstance(exc, SalesIntelError):
             _say(f"error: {exc}")
             sys.exit(EXIT_USER_ERROR)
@@ -91,11 +91,16 @@ def main() -> None:
             _say(f"error: {sentence}")
             sys.exit(EXIT_USER_ERROR if memory_limit() else EXIT_UNEXPECTED)  # a limit the user set: their input
         text = str(exc).splitlines()[0] if str(exc) else ""
-        _say(
-            f"error: {' '.join(sys.argv[1:2]) or 'salesintel'} failed: {type(exc).__name__}"
-            f"{': ' + text if text else ''}; run again with --debug for the traceback"
-        )
+        hint = "" if _DEBUG else "; run again with --debug for the traceback"
+        command = " ".join(sys.argv[1:2]) or "salesintel"
+        _say(f"error: {command} failed: {type(exc).__name__}{': ' + text if text else ''}{hint}")
         sys.exit(EXIT_UNEXPECTED)
+
+
+def _traceback(exc: BaseException) -> None:
+    import traceback
+
+    traceback.print_exception(exc, file=sys.stderr)
 
 
 def _take_wait(argv: list[str]) -> None:
