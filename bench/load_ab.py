@@ -1,12 +1,13 @@
 """Two versions of salesintel loading the same file, alternating in fresh processes: wall and CPU time.
 
     git worktree add /tmp/old 675a418      # the version to compare with
-    .venv/bin/python bench/load_ab.py /tmp/old [--shape retail|orders] [--repeat 7]
+    .venv/bin/python bench/load_ab.py /tmp/old [--shape retail|orders|bad-orders] [--repeat 7]
 
 On a shared host the wall clock of one load moves by more than a change of a tenth does; alternating the
 two versions run by run, and reading their CPU time (user + system) next to it, tells a change from the
 noise. ``retail``: `bench/load_retail.py`'s Online Retail-shaped file with examples/online_retail.yaml;
-``orders``: `bench/load_orders.py`'s 1M order lines.
+``orders``: `bench/load_orders.py`'s 1M order lines; ``bad-orders``: the same with 10 dates that do not
+parse (the general path: read, check table, store).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ print(time.perf_counter() - wall, time.process_time() - cpu)
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("old", type=Path, help="a checkout of the version to compare with")
-    parser.add_argument("--shape", choices=["retail", "orders"], default="retail")
+    parser.add_argument("--shape", choices=["retail", "orders", "bad-orders"], default="retail")
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     versions = {"old": args.old.resolve(), "new": ROOT}
@@ -78,7 +79,7 @@ def _make_file(folder: Path, shape: str) -> tuple[Path, str]:
     from load_orders import make_orders
 
     path = folder / "orders.csv"
-    make_orders(path, 1_000_000)
+    make_orders(path, 1_000_000, bad_rows=10 if shape == "bad-orders" else 0)
     return path, ""
 
 

@@ -408,20 +408,24 @@ def _rows_repeats_and_references(
     """How many rows, whether any key may be on more than one, and per column of ``references`` how many
     rows have a value (one query: the rows are not committed yet, and DuckDB scans those slowly).
 
-    Repeats are found by sorting the keys' 64-bit hashes and comparing neighbours: a sort of 1M hashes
-    takes about half the time of a distinct count, whose hash table misses the cache on every key. Equal
-    neighbours mean a repeated key or, about once in 40 million loads of 1M keys, two keys with one hash: either
-    way the general path loads the file, and it finds repeats exactly. The sort carries the hashes alone
-    (a scalar subquery): the counts of references ride on a plain scan beside it, not through the sort
-    (0.05 s of 0.19 s at 1M lines).
+    Repeats are keys that share a hash (:func:`_shared_hash`): a repeated key or, about once in 40 million
+    loads of 1M keys, two keys with one hash; either way the general path loads the file, and it finds
+    repeats exactly. The sort carries the hashes alone (a scalar subquery): the counts of references ride
+    on a plain scan beside it, not through the sort (0.05 s of 0.19 s at 1M lines).
     """
-    hashed = stored.select(__h=key_hash({k: stored[k] for k in key}))
-    same = hashed.__h == hashed.__h.lag().over(order_by=hashed.__h)
-    repeated = hashed.select(__same=same).__same.any().as_scalar()
     present = {f"__r_{c}": stored[c].notnull().sum() for c in references}
-    row = stored.aggregate(__rows=stored.count(), __repeated=repeated, **present).execute().iloc[0]
+    row = stored.aggregate(__rows=stored.count(), __repeated=_shared_hash(stored, key), **present).execute().iloc[0]
     filled = {c: int(row[f"__r_{c}"] or 0) for c in references}
     return int(row["__rows"] or 0), bool(row["__repeated"]), filled
+
+
+def _shared_hash(rows: ir.Table, key: tuple[str, ...]) -> ir.BooleanScalar:
+    """Whether two of ``rows`` share the 64-bit hash of their key: a repeated key or, rarely, two keys with
+    one hash (the caller settles which, exactly). The hashes are sorted and neighbours compared, alone in a
+    scalar subquery: half the time of a distinct count, whose hash table misses the cache on every key."""
+    hashed = rows.select(__h=key_hash({k: rows[k] for k in key}))
+    same = hashed.__h == hashed.__h.lag().over(order_by=hashed.__h)
+    return hashed.select(__same=same).__same.any().fill_null(False).as_scalar()
 
 
 def _source(staging, path: Path, options: SourceOptions, nested_ok: frozenset[str]) -> _Source:
@@ -641,21 +645,18 @@ def _with_bad(checked: ir.Table) -> ir.Table:
 
 
 def _tally(checked: ir.Table, key: tuple[str, ...], lines: str | None = None) -> tuple[int, int, bool]:
-    """(lines, lines with a problem, whether a key may be on more than one valid row), in one scan. Fewer
-    distinct keys than valid rows means a repeat, or a key with a missing part, which the group-by of
-    :func:`_repeated_keys` then settles. ``lines``: the column that says how many lines a row stands for
-    (rows checked once per distinct values)."""
-    keys = checked[key[0]] if len(key) == 1 else ibis.struct({k: checked[k] for k in key})
-    distinct = (~checked.__bad).ifelse(keys, ibis.null(keys.type())).nunique()
+    """(lines, lines with a problem, whether a key may be on more than one valid row), in one query. Two
+    valid rows whose keys share a hash mean a repeat (or, about once in 40 million loads of 1M keys, two
+    keys with one hash), which the group-by of :func:`_repeated_keys` then settles exactly. ``lines``: the
+    column that says how many lines a row stands for (rows checked once per distinct values)."""
     weight = checked[lines] if lines else None
     tally = checked.aggregate(
         rows=checked.count() if weight is None else weight.sum(),
         bad=checked.__bad.sum() if weight is None else checked.__bad.ifelse(weight, 0).sum(),
-        valid=(~checked.__bad).sum(),
-        distinct=distinct,
+        shared=_shared_hash(checked.filter(~checked.__bad), key),
     )
-    row = {name: int(value or 0) for name, value in tally.to_pyarrow().to_pylist()[0].items()}
-    return row["rows"], row["bad"], row["distinct"] < row["valid"]
+    row = tally.to_pyarrow().to_pylist()[0]
+    return int(row["rows"] or 0), int(row["bad"] or 0), bool(row["shared"])
 
 
 def _distinct_rows(mapped: ir.Table) -> ir.Table:
