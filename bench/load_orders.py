@@ -5,7 +5,8 @@
 Prints both times and the ratio over alternating runs (target, issue 12: within 1.5x of the bare import).
 ``--bad-rows N`` spreads N lines with a date that does not parse through the file: salesintel then keeps
 them in rejects and loads the rest by its general path (read, check table, store) instead of the one pass
-a clean file gets, which is what most real exports take.
+a clean file gets, which is what most real exports take. The documented figures are for 1M lines; below
+about 200,000 the fixed costs of a load (compiling its statements, opening the store) dominate.
 Each time runs until the database is closed, as a `salesintel load` command's does: what DuckDB writes at
 close belongs to the load. The bare import runs with the row order free, as the load's writes do: its
 fastest way.
@@ -86,15 +87,19 @@ def main() -> None:
             assert report.one_pass == (args.bad_rows == 0)  # the path this benchmark means to time
         last = args.repeat - 1
         _check_same_rows(Path(tmp) / f"salesintel{last}.duckdb", Path(tmp) / f"casts{last}.duckdb")
-    path = f", {args.bad_rows:,} of them with a bad date (salesintel's general path)" if args.bad_rows else ""
-    print(f"rows: {args.rows:,}{path}, {args.repeat} alternating runs (min / median / max)")
+    path = "clean (salesintel's one pass)"
+    if args.bad_rows:
+        path = f"{args.bad_rows:,} of them with a bad date (salesintel's general path)"
+    runs = f"{args.repeat} alternating runs" if args.repeat > 1 else "1 run"
+    print(f"rows: {args.rows:,}, {path}, {runs} (min / median / max)")
     print(f"duckdb bare read_csv import: {_spread(bare, 's')}")
     dropped = ", bad dates dropped, no rejects" if args.bad_rows else ""
     print(f"duckdb casts only, same rows: {_spread(casts, 's')}  (hand-written SQL, no checks{dropped})")
     print(f"salesintel validated load:   {_spread(ours, 's')}  (types, required, enums, keys, orphans, rejects)")
     print("results: the casts-only insert and salesintel stored the same rows")
-    print(f"ratio: {_spread([o / b for o, b in zip(ours, bare)], 'x')} (target <= 1.5x)")
-    print(f"casts only / bare import:    {_spread([c / b for c, b in zip(casts, bare)], 'x')} (the floor)")
+    target = "the 1.5x target is the clean file's" if args.bad_rows else "target <= 1.5x"
+    print(f"salesintel / bare import:    {_spread([o / b for o, b in zip(ours, bare)], 'x')} ({target})")
+    print(f"casts only / bare import:    {_spread([c / b for c, b in zip(casts, bare)], 'x')} (the floor's ratio)")
     print(f"salesintel / casts only:     {_spread([o / c for o, c in zip(ours, casts)], 'x')} (what the checks add)")
 
 

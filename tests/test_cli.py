@@ -59,6 +59,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "profiles" in out.stdout
     show = run("show", "profiles", "--result", "segments", "--db", str(db), "--format", "csv")
     assert show.returncode == 0 and show.stdout.startswith("rfm_segment,customers")
+    # the table shows the first rows and says how many there are; yes/no in place of True/False
+    top = run("show", "rules", "--limit", "2", "--db", str(db))
+    assert top.returncode == 0 and "(first 2 of " in top.stdout, top.stdout
+    assert "│ yes " in run("runs", "--db", str(db)).stdout
     # an analysis that fails leaves the others kept, and the command's exit code says so (here: out of memory
     # under the user's limit, exit 2 as their input); the table of runs comes first, the failures after it
     out = run("analyze", "--db", str(db), "--format", "csv", env={"SALESINTEL_MEMORY_LIMIT": "16MB"})
@@ -69,7 +73,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert [e.split()[1] for e in errors] == failed and all("ran out of memory" in e for e in errors), errors
     # --debug adds each failed run's traceback and keeps the exit code
     debug = run("analyze", "--db", str(db), "--debug", env={"SALESINTEL_MEMORY_LIMIT": "16MB"})
-    assert debug.returncode == 2 and debug.stderr.count("Traceback") == len(failed), debug.stderr
+    debug_errors = [line for line in debug.stderr.splitlines() if line.startswith("error: ")]
+    assert debug.returncode == 2 and debug_errors, debug.stderr  # which ones run out may differ from run to run
+    assert debug.stderr.count("Traceback") >= len(debug_errors), debug.stderr  # a chained error prints two
     # the earlier result of a failed analysis is still shown, saying that it is not the newest run's
     shown = run("show", failed[0], "--db", str(db), "--format", "csv")
     assert shown.returncode == 0 and shown.stdout, shown.stderr

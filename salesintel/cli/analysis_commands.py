@@ -116,8 +116,10 @@ def _print(store: Store, table, output, fmt: str, limit: int, title: str) -> Non
         from salesintel.formatting import readable
 
         shown, _ = readable(results.with_names(store, table.limit(limit).execute(), output), output)
-        more = " (more columns: --format csv)" if output.brief else ""
-        render(shown, fmt, title=f"{title}{more}")
+        total = int(table.count().execute()) if len(shown) == limit else len(shown)
+        more = [f"first {limit} of {total:,} rows: --limit N"] if total > limit else []
+        more += ["more columns: --format csv"] if output.brief else []
+        render(shown, fmt, title=f"{title} ({'; '.join(more)})" if more else title)
     else:
         render(table.execute(), fmt, title=title)
 

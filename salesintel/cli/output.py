@@ -15,6 +15,7 @@ from rich.table import Table
 from salesintel.lazy import lazy
 
 pd = lazy("pandas")
+np = lazy("numpy")
 
 stdout = Console(width=None if sys.stdout.isatty() else 200)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -34,7 +35,7 @@ def render(df: pd.DataFrame, fmt: str = "table", *, title: str | None = None) ->
     else:
         table = Table(title=title, show_lines=False, header_style="bold")
         for col in df.columns:
-            numeric = pd.api.types.is_numeric_dtype(df[col])
+            numeric = pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col])
             table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
         for row in df.itertuples(index=False):
             table.add_row(*[_cell(v) for v in row])
@@ -48,6 +49,8 @@ def render_json(obj: object) -> None:
 def _cell(value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
         return ""
+    if isinstance(value, (bool, np.bool_)):  # before the numbers: a bool is an int
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
     if isinstance(value, pd.Timestamp):
