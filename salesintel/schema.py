@@ -341,7 +341,12 @@ SYSTEM: tuple[Table, ...] = (
             ),
             _req("rejected_at", "timestamp", "When."),
             _c("load_id", "string", "The load that refused it (loads.load_id)."),
-            _c("row_key", "string", "The row's key as read, e.g. 'O1, 1' (empty when the key itself is bad)."),
+            _c(
+                "row_key",
+                "string",
+                "The row's key as read, e.g. 'O1, 1' (empty when the key itself is bad, or the line did not split "
+                "into the file's fields).",
+            ),
             _c(
                 "closed_by",
                 "string",
