@@ -62,6 +62,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     # the table shows the first rows and says how many there are; yes/no in place of True/False
     top = run("show", "rules", "--limit", "2", "--db", str(db))
     assert top.returncode == 0 and "(first 2 of " in top.stdout, top.stdout
+    fresh = run("basket-rules", "--limit", "1", "--db", str(db))  # computed, not kept: the run's own count
+    assert fresh.returncode == 0 and "(first 1 of " in fresh.stdout, fresh.stdout
     assert "│ yes " in run("runs", "--db", str(db)).stdout
     # an analysis that fails leaves the others kept, and the command's exit code says so (here: out of memory
     # under the user's limit, exit 2 as their input); the table of runs comes first, the failures after it

@@ -85,9 +85,12 @@ def _analysis_command(analysis: Analysis, *, keep: bool):
             message(f"kept as run {record.run_id} (salesintel show {analysis.name} --run {record.run_id})")
         result = kwargs.get("result") or analysis.main
         output = analysis.output(result)
-        table = results.filter_rows(outcome.tables[result], where_from(kwargs))
+        where = where_from(kwargs)
+        table = results.filter_rows(outcome.tables[result], where)
         table = results.order_rows(table, kwargs.get("order_by"), output.sort)
-        _print(store, table, output, fmt, kwargs["limit"], analysis.title)
+        # the run counted its rows; counting the filtered ones would compute the analysis again
+        total = None if where else record.row_counts.get(result)
+        _print(store, table, output, fmt, kwargs["limit"], analysis.title, total)
 
     params = param_options(analysis) + reader_options(analysis)
     if not keep:
@@ -109,15 +112,18 @@ def _save_option():
     )
 
 
-def _print(store: Store, table, output, fmt: str, limit: int, title: str) -> None:
+def _print(store: Store, table, output, fmt: str, limit: int, title: str, total: int | None = None) -> None:
     """Table format: the first ``limit`` rows as people read them (names beside ids, formatted numbers, the
-    columns to read first); csv and json: every row, every declared column, values as they are."""
+    columns to read first), the title saying when there are more (of ``total``, when the caller knows it);
+    csv and json: every row, every declared column, values as they are."""
     if fmt == "table":
         from salesintel.formatting import readable
 
-        shown, _ = readable(results.with_names(store, table.limit(limit).execute(), output), output)
-        total = int(table.count().execute()) if len(shown) == limit else len(shown)
-        more = [f"first {limit} of {total:,} rows: --limit N"] if total > limit else []
+        rows = table.limit(limit + 1).execute()  # one more than shown: whether there are more
+        shown, _ = readable(results.with_names(store, rows.head(limit), output), output)
+        more = []
+        if len(rows) > limit:
+            more.append(f"first {limit}{f' of {total:,}' if total is not None else ''} rows: --limit N")
         more += ["more columns: --format csv"] if output.brief else []
         render(shown, fmt, title=f"{title} ({'; '.join(more)})" if more else title)
     else:
@@ -161,7 +167,8 @@ def show(
     table = results.read(
         store, analysis.name, result or analysis.main, run_id=run, where=where_from({"where": where}), order_by=order_by
     )
-    _print(store, table, output, fmt, limit, analysis.title)
+    total = int(table.count().execute()) if fmt == "table" else None  # a kept result: a cheap count
+    _print(store, table, output, fmt, limit, analysis.title, total)
     if run is None and (warning := results.newer_than_kept(store, analysis.name)) is not None:
         message(warning)  # stale numbers must not pass for fresh ones
 
