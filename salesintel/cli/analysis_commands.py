@@ -4,7 +4,7 @@ report. Every one parses, calls one library function and renders."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 
@@ -90,7 +90,7 @@ def _analysis_command(analysis: Analysis, *, keep: bool):
         table = results.order_rows(table, kwargs.get("order_by"), output.sort)
         # the run counted its rows; counting the filtered ones would compute the analysis again
         total = None if where else record.row_counts.get(result)
-        _print(store, table, output, fmt, kwargs["limit"], analysis.title, total)
+        _print(store, table, output, fmt, kwargs["limit"], analysis.title, None if total is None else lambda: total)
 
     params = param_options(analysis) + reader_options(analysis)
     if not keep:
@@ -112,10 +112,12 @@ def _save_option():
     )
 
 
-def _print(store: Store, table, output, fmt: str, limit: int, title: str, total: int | None = None) -> None:
+def _print(
+    store: Store, table, output, fmt: str, limit: int, title: str, count: Callable[[], int] | None = None
+) -> None:
     """Table format: the first ``limit`` rows as people read them (names beside ids, formatted numbers, the
-    columns to read first), the title saying when there are more (of ``total``, when the caller knows it);
-    csv and json: every row, every declared column, values as they are."""
+    columns to read first), the title saying when there are more (of ``count()``, asked only then); csv and
+    json: every row, every declared column, values as they are."""
     if fmt == "table":
         from salesintel.formatting import readable
 
@@ -123,7 +125,7 @@ def _print(store: Store, table, output, fmt: str, limit: int, title: str, total:
         shown, _ = readable(results.with_names(store, rows.head(limit), output), output)
         more = []
         if len(rows) > limit:
-            more.append(f"first {limit}{f' of {total:,}' if total is not None else ''} rows: --limit N")
+            more.append(f"first {limit}{f' of {count():,}' if count is not None else ''} rows: --limit N")
         more += ["more columns: --format csv"] if output.brief else []
         render(shown, fmt, title=f"{title} ({'; '.join(more)})" if more else title)
     else:
@@ -167,8 +169,7 @@ def show(
     table = results.read(
         store, analysis.name, result or analysis.main, run_id=run, where=where_from({"where": where}), order_by=order_by
     )
-    total = int(table.count().execute()) if fmt == "table" else None  # a kept result: a cheap count
-    _print(store, table, output, fmt, limit, analysis.title, total)
+    _print(store, table, output, fmt, limit, analysis.title, lambda: int(table.count().execute()))  # kept: cheap
     if run is None and (warning := results.newer_than_kept(store, analysis.name)) is not None:
         message(warning)  # stale numbers must not pass for fresh ones
 

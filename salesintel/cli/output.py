@@ -15,7 +15,6 @@ from rich.table import Table
 from salesintel.lazy import lazy
 
 pd = lazy("pandas")
-np = lazy("numpy")
 
 stdout = Console(width=None if sys.stdout.isatty() else 200)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -49,7 +48,7 @@ def render_json(obj: object) -> None:
 def _cell(value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
         return ""
-    if isinstance(value, (bool, np.bool_)):  # before the numbers: a bool is an int
+    if pd.api.types.is_bool(value):  # Python's or numpy's; before the numbers, as a bool is an int
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
