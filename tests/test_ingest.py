@@ -223,6 +223,36 @@ def test_online_retail_mapping(store: Store) -> None:
     assert products.loc["22745", "name"] == "POPPY'S PLAYHOUSE BEDROOM "  # trailing blank kept
 
 
+def test_multiply_reads_its_factors_as_strictly_as_numbers(store: Store, tmp_path: Path) -> None:
+    """A factor DuckDB's cast reads but a number column refuses (a digit separator, a value too small for a
+    double, an infinity) leaves the product unread, so the line is refused with its factors as written."""
+    mapping = write_csv(
+        tmp_path / "m.yaml",
+        """
+tables:
+  orders:
+    columns:
+      order_id: Invoice
+      customer_id: Customer
+      product_id: Stock
+      ordered_at: Day
+      amount: {multiply: [Qty, Price]}
+""",
+    )
+    lines = ["1,2.5", " 3 ,2", "1_000,2.5", "1e-400,3", "inf,2", "x,2", ",2"]
+    rows = [f"O{i},C1,P1,2024-01-05,{q}" for i, q in enumerate(lines)]
+    data = write_csv(tmp_path / "o.csv", "Invoice,Customer,Stock,Day,Qty,Price\n" + "\n".join(rows) + "\n")
+    [report] = load_file(store, data, mapping=mapping)
+    assert (report.inserted, report.rejected) == (2, 5)
+    amounts = store.table("orders").order_by("order_id").execute().amount.tolist()
+    assert amounts == [2.5, 6.0]
+    rejects = store.table("rejects").order_by("line").execute()
+    assert rejects.column_name.tolist() == ["amount"] * 5
+    assert rejects.reason.tolist() == [
+        f"'{v}' is not a number" for v in ("1_000*2.5", "1e-400*3", "inf*2", "x*2", "*2")
+    ]
+
+
 def cdnow_master() -> Path:
     spec = importlib.util.find_spec("lifetimes")
     return Path(spec.origin).parent / "datasets" / "CDNOW_master.txt"

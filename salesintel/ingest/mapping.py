@@ -22,9 +22,10 @@ The full form reads one file into several tables (see examples/online_retail.yam
         columns: {customer_id: customer_id}
 
 A column spec is a source column name or a mapping with one of ``column``, ``constant``, ``concat``
-(with ``separator``), ``multiply`` (a list of numeric columns) or ``sequence_within`` (1, 2, ... per group
-in file order), plus optional ``date_format`` (strptime codes: the only shape a date or time column then
-accepts; a ``default`` is written in it too), ``values`` (a lookup) and ``default``.
+(with ``separator``), ``multiply`` (a list of numeric columns, each read as a number column reads it) or
+``sequence_within`` (1, 2, ... per group in file order), plus optional ``date_format`` (strptime codes: the
+only shape a date or time column then accepts; a ``default`` is written in it too), ``values`` (a lookup)
+and ``default``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import yaml
 from salesintel import schema
 from salesintel.errors import MappingError
 from salesintel.ingest.read import LINE, SourceOptions
+from salesintel.ingest.validate import number
 
 _KINDS = ("column", "constant", "concat", "multiply", "sequence_within")
 # an order-lines file without a line column: lines numbered 1, 2, ... within each order, in file order
@@ -364,9 +366,9 @@ def _column(spec: Any, src: ir.Table, source_name: str) -> ir.Value:
         value = ibis.literal(spec.get("separator", "")).join(parts)
     elif "multiply" in spec:
         raw = [col(c) for c in spec["multiply"]]
-        product = raw[0].try_cast("float64")
+        product = number(raw[0])
         for r in raw[1:]:
-            product = product * r.try_cast("float64")
+            product = product * number(r)
         # keep the raw inputs when they are not numbers, so validation names them
         value = product.cast("string").coalesce(ibis.literal("*").join([r.fill_null("") for r in raw]))
     else:

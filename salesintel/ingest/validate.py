@@ -79,6 +79,23 @@ def parse(col: schema.Column, raw: ir.StringValue, *, trim: bool = True, date_fo
     return raw.try_cast("json").notnull().ifelse(raw, ibis.null("string"))  # json
 
 
+def number(raw: ir.StringValue) -> ir.FloatingValue:
+    """``raw`` read as a float column reads it, else null: DuckDB's cast, less the values validation refuses
+    (digit separators, infinities, NaN, a value too small for a double that the cast makes 0). A mapping's
+    ``multiply`` reads its factors with it, so a factor is never read more leniently than a number.
+
+    >>> t = ibis.memtable({"q": ["2.5", " 3 ", "1_000", "1e-400", "0.0", "inf", "x", None]})
+    >>> t.select(n=number(t.q)).n.to_list()
+    [2.5, 3.0, None, None, 0.0, None, None, None]
+    """
+    col = _FACTOR
+    parsed = parse(col, raw)
+    return refused(col, raw, parsed).ifelse(ibis.null("float64"), parsed)
+
+
+_FACTOR = schema.Column("factor", "float", "a factor of a mapping's multiply")
+
+
 def reason(
     col: schema.Column,
     raw: ir.StringValue,
