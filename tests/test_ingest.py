@@ -291,6 +291,22 @@ def test_extra_columns_are_kept_as_typed_custom_attributes(store: Store, tmp_pat
     assert reject.value == "lots" and "is not a number" in reject.reason
 
 
+def test_an_attribute_is_typed_only_where_validation_reads_every_value(store: Store, tmp_path: Path) -> None:
+    """Before: DuckDB's cast read '1_000' and '1e-400' as numbers and a nanosecond time as a time, so the
+    attribute was typed so, and then validation refused every row for it."""
+    path = write_csv(
+        tmp_path / "c.csv",
+        "customer_id,code,tiny,stamp,price\n"
+        "C1,1_000,1e-400,2024-01-01 10:00:00.1234567,1.5\n"
+        "C2,2_000,2e-400,2024-01-02,2\n",
+    )
+    [report] = load_file(store, path, table="customers")
+    assert report.attributes == {"code": "string", "tiny": "string", "stamp": "string", "price": "float"}
+    assert (report.inserted, report.rejected) == (2, 0)
+    rows = store.table("customers").order_by("customer_id").execute()
+    assert rows.code.tolist() == ["1_000", "2_000"] and rows.tiny.tolist() == ["1e-400", "2e-400"]
+
+
 def test_mapping_declares_and_drops_attributes(store: Store, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "c.csv", "id,name,plan,secret\nC1,Ann,gold,x\n")
     mapping = tmp_path / "m.yaml"

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from salesintel import schema
 from salesintel.errors import MappingError
+from salesintel.ingest import validate as v
 from salesintel.ingest.read import LINE
 from salesintel.store import Store, now_utc
 
@@ -103,6 +104,10 @@ def plan(
     return out
 
 
+#: what an attribute inferred as a date-time is validated as
+_TIME = schema.Column("attribute", "timestamp", "a custom attribute")
+
+
 def _infer_types(src: ir.Table, columns: list[str]) -> dict[str, str]:
     """Per column, the narrowest type every non-empty value parses as (one engine pass for all columns)."""
     if not columns:
@@ -111,15 +116,16 @@ def _infer_types(src: ir.Table, columns: list[str]) -> dict[str, str]:
     for i, c in enumerate(columns):
         raw = src[c].cast("string").strip()
         present = raw.notnull() & (raw != "")
-        number = raw.try_cast("float64")
         keeps_text = raw.re_search(r"^[+-]?0[0-9]") | (raw.length() > 18) | raw.re_search(r"^[+-]?[0-9]*\.$")
         word = raw.lower()
         aggs[f"n{i}"] = present.sum()
         aggs[f"text{i}"] = (present & keeps_text).sum()
         aggs[f"int{i}"] = (present & raw.re_search(r"^[+-]?[0-9]+$")).sum()
-        aggs[f"float{i}"] = (present & number.notnull() & ~number.isinf() & ~number.isnan()).sum()
+        # a type only where validation then reads every value as that type ('1_000' and '1e-400' are text,
+        # though DuckDB's cast reads them as numbers): else every row would be refused for its attribute
+        aggs[f"float{i}"] = (present & v.number(raw).notnull()).sum()
         aggs[f"bool{i}"] = (present & word.isin(["true", "false", "yes", "no"])).sum()
-        aggs[f"ts{i}"] = (present & raw.re_search(r"^\d{4}-\d{2}-\d{2}") & raw.try_cast("timestamp").notnull()).sum()
+        aggs[f"ts{i}"] = (present & ~v.refused(_TIME, raw, v.parse(_TIME, raw))).sum()
     row = src.aggregate(**aggs).execute().iloc[0]
     out = {}
     for i, c in enumerate(columns):
