@@ -240,17 +240,18 @@ tables:
 """,
     )
     lines = ["1,2.5", " 3 ,2", "1_000,2.5", "1e-400,3", "inf,2", "x,2", ",2"]
+    lines += ["1e200,1e200", "1e-200,1e-200", "0,1e-200"]
     rows = [f"O{i},C1,P1,2024-01-05,{q}" for i, q in enumerate(lines)]
     data = write_csv(tmp_path / "o.csv", "Invoice,Customer,Stock,Day,Qty,Price\n" + "\n".join(rows) + "\n")
     [report] = load_file(store, data, mapping=mapping)
-    assert (report.inserted, report.rejected) == (2, 5)
+    assert (report.inserted, report.rejected) == (3, 7)
     amounts = store.table("orders").order_by("order_id").execute().amount.tolist()
-    assert amounts == [2.5, 6.0]
+    assert amounts == [2.5, 6.0, 0.0]  # 0 x 1e-200 is 0: a factor is 0
     rejects = store.table("rejects").order_by("line").execute()
-    assert rejects.column_name.tolist() == ["amount"] * 5
-    assert rejects.reason.tolist() == [
-        f"'{v}' is not a number" for v in ("1_000*2.5", "1e-400*3", "inf*2", "x*2", "*2")
-    ]
+    assert rejects.column_name.tolist() == ["amount"] * 7
+    # a product a double cannot hold (too large, or rounded to 0 from factors that are not) is refused too
+    products = ("1_000*2.5", "1e-400*3", "inf*2", "x*2", "*2", "1e200*1e200", "1e-200*1e-200")
+    assert rejects.reason.tolist() == [f"'{v}' is not a number" for v in products]
 
 
 def cdnow_master() -> Path:

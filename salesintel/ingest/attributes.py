@@ -85,6 +85,7 @@ def plan(
         return out
     if not passthrough:  # a full-form mapping serves several tables: only declared attributes belong here
         out.ignored = []
+    _refuse_shared_names(candidates)
     stored = store.table(target.name).schema()
     inferred = _infer_types(src, [c for c in candidates if c not in declared and attribute_name(c) not in stored])
     for column in candidates:
@@ -102,6 +103,20 @@ def plan(
             raise MappingError(f"attribute {column}: type must be string, int, float, bool, timestamp or date")
         out.columns[name] = (column, type_)
     return out
+
+
+def _refuse_shared_names(columns: list[str]) -> None:
+    """Two source columns that would become one attribute (``Lifetime Value`` and ``lifetime_value``): one
+    sentence, else the second would silently replace the first."""
+    by_name: dict[str, list[str]] = {}
+    for column in columns:
+        by_name.setdefault(attribute_name(column), []).append(column)
+    for name, sources in by_name.items():
+        if len(sources) > 1:
+            raise MappingError(
+                f"columns {' and '.join(repr(s) for s in sources)} would both become the attribute {name}; "
+                "rename one in the file or leave one out with a mapping (drop: [column])"
+            )
 
 
 #: what an attribute inferred as a date-time is validated as

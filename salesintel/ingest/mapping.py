@@ -30,6 +30,8 @@ and ``default``.
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ from salesintel import schema
 from salesintel.errors import MappingError
 from salesintel.ingest.read import LINE, SourceOptions
 from salesintel.ingest.validate import number
+from salesintel.store.staging import is_finite
 
 _KINDS = ("column", "constant", "concat", "multiply", "sequence_within")
 # an order-lines file without a line column: lines numbered 1, 2, ... within each order, in file order
@@ -339,6 +342,16 @@ def numbers_by_file_order(mapping: TableMapping, columns: list[str]) -> bool:
     return False
 
 
+def _product(factors: list[ir.FloatingValue]) -> ir.FloatingValue:
+    """The factors' product, or null where a double cannot hold it: too large (infinite), or so small that
+    it rounds to 0 though no factor is 0 (1e-200 x 1e-200). Either would store a value the file does not
+    say; null sends the line to rejects with its factors as written."""
+    product = functools.reduce(operator.mul, factors)
+    some_zero = functools.reduce(operator.or_, [f == 0 for f in factors])
+    held = is_finite(product) & ((product != 0) | some_zero)
+    return held.ifelse(product, ibis.null("float64"))
+
+
 def _column(spec: Any, src: ir.Table, source_name: str) -> ir.Value:
     """The source text of one target column (a ``date_format`` is applied in validation, which parses the
     value with it once: :meth:`TableMapping.date_formats`)."""
@@ -366,11 +379,9 @@ def _column(spec: Any, src: ir.Table, source_name: str) -> ir.Value:
         value = ibis.literal(spec.get("separator", "")).join(parts)
     elif "multiply" in spec:
         raw = [col(c) for c in spec["multiply"]]
-        product = number(raw[0])
-        for r in raw[1:]:
-            product = product * number(r)
+        value = _product([number(r) for r in raw])
         # keep the raw inputs when they are not numbers, so validation names them
-        value = product.cast("string").coalesce(ibis.literal("*").join([r.fill_null("") for r in raw]))
+        value = value.cast("string").coalesce(ibis.literal("*").join([r.fill_null("") for r in raw]))
     else:
         keys = [col(c) for c in spec["sequence_within"]]
         value = (ibis.row_number().over(group_by=keys, order_by=src[LINE]) + 1).cast("string")

@@ -147,6 +147,7 @@ def read_records(path: Path, options: SourceOptions = SourceOptions(), *, nested
         raise UnreadableFile(f"{path.name} cannot be read as {fmt}: {_first_line(exc)}") from None
     except (pa.ArrowTypeError, OSError, csv.Error, ValueError, EOFError, zlib.error) as exc:
         raise UnreadableFile(f"{path.name} cannot be read as {fmt}: {_first_line(exc)}") from None
+    refuse_repeated_names(path, records.table.column_names)  # Parquet and JSON lines too
     table = _nulls(_blank_to_null(records.table), options.null_values)
     return SourceRecords(table, records.broken)
 
@@ -530,10 +531,27 @@ def _csv_names(path: Path, data: bytes, options: SourceOptions, delimiter: str) 
                 )
     has_header = _has_header(options.header, first)
     names = first if has_header else list(options.column_names or [f"column{i + 1}" for i in range(len(first))])
-    if len(set(names)) != len(names):
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        raise UnreadableFile(f"{path.name} has repeated column names: {', '.join(dupes)}")
+    refuse_repeated_names(path, names)
     return names, has_header
+
+
+def refuse_repeated_names(path: Path, names: list[str]) -> None:
+    """One sentence when two columns share a name. Names are compared without case, as the engines compare
+    them: ``Foo`` and ``foo`` would be one column in a query.
+
+    >>> refuse_repeated_names(Path("c.csv"), ["id", "Foo", "foo"])
+    Traceback (most recent call last):
+    salesintel.errors.UnreadableFile: c.csv has repeated column names: Foo, foo (names are compared without case)
+    """
+    folded = [n.casefold() for n in names]
+    if len(set(folded)) == len(folded):
+        return
+    dupes = [n for n, f in zip(names, folded) if folded.count(f) > 1]
+    same_case = len(set(dupes)) < len(dupes)
+    shown = ", ".join(sorted(set(dupes)))
+    raise UnreadableFile(
+        f"{path.name} has repeated column names: {shown}" + ("" if same_case else " (names are compared without case)")
+    )
 
 
 def _check_one_column(path: Path, names: list[str], records: SourceRecords, delimiter: str, has_header: bool):

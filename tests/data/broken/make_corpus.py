@@ -93,6 +93,20 @@ def options_and_files() -> None:
         exit=2,
         message="repeated column names",
     )
+    case(
+        "repeated_columns_in_case.csv",
+        "customer_id,Name,name\nC1,Ann,Bo\n",
+        "customers",
+        exit=2,
+        message="compared without case",
+    )
+    case(
+        "two_columns_one_attribute.csv",
+        "customer_id,Lifetime Value,lifetime_value\nC1,1,2\n",
+        "customers",
+        exit=2,
+        message="would both become the attribute lifetime_value",
+    )
     case("missing_required_column.csv", "name,country\nAnn,DE\n", "orders", exit=2, message="requires")
     case(
         "latin1_as_utf8.csv",
