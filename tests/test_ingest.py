@@ -297,12 +297,19 @@ def test_an_attribute_is_typed_only_where_validation_reads_every_value(store: St
     attribute was typed so, and then validation refused every row for it."""
     path = write_csv(
         tmp_path / "c.csv",
-        "customer_id,code,tiny,stamp,price\n"
-        "C1,1_000,1e-400,2024-01-01 10:00:00.1234567,1.5\n"
-        "C2,2_000,2e-400,2024-01-02,2\n",
+        "customer_id,code,tiny,stamp,price,seen,big\n"
+        "C1,1_000,1e-400,2024-01-01 10:00:00.1234567,1.5,2024-01-01 10:00:00,1234567890123456789\n"
+        "C2,2_000,2e-400,2024-01-02,2,2024-02-01T08:30:00Z,5\n",
     )
     [report] = load_file(store, path, table="customers")
-    assert report.attributes == {"code": "string", "tiny": "string", "stamp": "string", "price": "float"}
+    assert report.attributes == {
+        "code": "string",
+        "tiny": "string",
+        "stamp": "string",
+        "price": "float",
+        "seen": "timestamp",  # longer than 18 characters, and still a time (was text)
+        "big": "string",  # 19 digits: a number would change it
+    }
     assert (report.inserted, report.rejected) == (2, 0)
     rows = store.table("customers").order_by("customer_id").execute()
     assert rows.code.tolist() == ["1_000", "2_000"] and rows.tiny.tolist() == ["1e-400", "2e-400"]

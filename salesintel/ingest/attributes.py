@@ -131,7 +131,10 @@ def _infer_types(src: ir.Table, columns: list[str]) -> dict[str, str]:
     for i, c in enumerate(columns):
         raw = src[c].cast("string").strip()
         present = raw.notnull() & (raw != "")
-        keeps_text = raw.re_search(r"^[+-]?0[0-9]") | (raw.length() > 18) | raw.re_search(r"^[+-]?[0-9]*\.$")
+        # a number would change these: a leading zero, more than 18 digits, a trailing point (a time is
+        # longer than 18 characters and stays a time)
+        digits = raw.re_search(r"^[+-]?[0-9]*\.?[0-9]*$") & (raw.re_replace(r"[^0-9]", "").length() > 18)
+        keeps_text = raw.re_search(r"^[+-]?0[0-9]") | digits | raw.re_search(r"^[+-]?[0-9]*\.$")
         word = raw.lower()
         aggs[f"n{i}"] = present.sum()
         aggs[f"text{i}"] = (present & keeps_text).sum()
