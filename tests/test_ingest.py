@@ -324,6 +324,20 @@ def test_mapping_declares_and_drops_attributes(store: Store, tmp_path: Path) -> 
     assert "secret" not in store.table("customers").columns
 
 
+def test_a_full_form_mapping_names_the_columns_no_table_stores(store: Store, tmp_path: Path) -> None:
+    """Before: a column no table of a full-form mapping used (a comment) was left out without a word."""
+    mapping = write_csv(
+        tmp_path / "m.yaml",
+        "tables:\n  customers:\n    columns: {customer_id: Kunde}\n    attributes: {Plan: string}\n"
+        "    drop: [Secret]\n",
+    )
+    head = "Kunde,Plan,Secret,Comment\n"
+    for name, body in (("clean.csv", "C1,gold,x,hi\n"), ("refused.csv", "C2,gold,x,hi\n,gold,x,hi\n")):
+        [report] = load_file(store, write_csv(tmp_path / name, head + body), mapping=mapping)
+        assert report.unused == ["Comment"]  # the one pass (clean) and the general path (a row refused)
+    assert "comment" not in store.table("customers").columns
+
+
 def test_order_lines_without_a_line_column_are_numbered_within_the_order(store: Store, tmp_path: Path) -> None:
     """Before: every second line of an order was rejected as superseded."""
     path = write_csv(

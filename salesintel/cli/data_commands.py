@@ -72,6 +72,12 @@ def load(
                 message(f"note: {r.table}: kept {kept} as custom attributes (salesintel schema --db lists them)")
             if r.dropped:
                 message(f"note: {r.table}: left out {', '.join(r.dropped)}, as the mapping says (drop:)")
+            if r.unused:
+                message(
+                    f"note: no table of the mapping stores the columns {', '.join(r.unused)} of "
+                    f"{Path(r.source_file).name}; they were not stored (keep one under a table's attributes:, "
+                    f"or say so with drop:)"
+                )
             if r.ignored:
                 message(
                     f"note: {r.table} has no place for the columns {', '.join(r.ignored)}; they were not stored "

@@ -79,6 +79,8 @@ class LoadReport:
     attributes: dict[str, str] = field(default_factory=dict)  # custom attribute -> type, kept
     dropped: list[str] = field(default_factory=list)  # source columns the mapping leaves out on purpose
     ignored: list[str] = field(default_factory=list)  # source columns this table has no place for
+    #: source columns no table of a full-form mapping reads, keeps or drops (on the file's first report)
+    unused: list[str] = field(default_factory=list)
     load_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # loads.load_id; its rejects carry it
     content_sha256: str | None = None  # of the file's bytes: the same content under another name
     one_pass: bool = False  # read, checked and stored in one pass over the file (a clean first load)
@@ -164,6 +166,7 @@ def _load_tables(
         # before the transaction: DuckDB scans the rows a transaction has not committed about twice as slowly
         # (the checked tables are read several times), and a table with a bad mapping stops the load first
         checked = [_check_table(store, staging, source, tm, path, max_reject_rate, pending) for tm in tables]
+        checked[0].report.unused = _unused_columns(tables, source.table.columns)
         # up to the first table refused, which stores its rejects and loads row only
         last = next((i for i, c in enumerate(checked) if c.refused is not None), len(checked) - 1)
         stored, refused = checked[: last + 1], checked[last].refused
@@ -228,6 +231,18 @@ def _mapped(
     return extra, target, mapped
 
 
+def _unused_columns(tables: tuple[TableMapping, ...], columns: list[str]) -> list[str]:
+    """The file's columns that no table of a full-form mapping reads, keeps as an attribute or drops: the
+    load summary names them, so that no column is left out without a word. (Without a mapping, or with the
+    short form, each table's own report names them: ``ignored``.)"""
+    if all(tm.passthrough for tm in tables):
+        return []
+    used: set[str] = set()
+    for tm in tables:
+        used |= tm.used_columns(columns) | set(tm.attributes) | set(tm.drop)
+    return [c for c in columns if c not in used and c != LINE]
+
+
 # -- the one-pass load ------------------------------------------------------------------------------------
 class _NotClean(Exception):
     """The one-pass load met a row it cannot store as it is: the general path reads the file again."""
@@ -285,6 +300,7 @@ def _store_in_one_pass(
     blank = _any_blanks_only([src[n] for n in full], [src[n] for n in unicode_only])
     src = src.mutate(**{LINE: blank.cast("int64")})
     extra, target, mapped = _mapped(store, src, tm, csv.path, report)
+    report.unused = _unused_columns((tm,), src.columns)
     with store.transaction():  # DuckDB's DDL is transactional: a rollback takes the new attributes back too
         attributes.add_to_store(store, target.name, extra, report.source_file)
         # the first row to refuse stops the insert: a file with problems costs little before the general path
