@@ -101,6 +101,20 @@ def options_and_files() -> None:
         message="compared without case",
     )
     case(
+        "repeated_keys_in_case.jsonl",
+        '{"customer_id": "C1", "Foo": 1, "foo": 2}\n',
+        "customers",
+        exit=2,
+        message="compared without case",
+    )
+    case(
+        "repeated_columns_in_case.parquet",
+        parquet_bytes(pa.table({"customer_id": ["C1"], "Foo": [1], "foo": [2]})),
+        "customers",
+        exit=2,
+        message="compared without case",
+    )
+    case(
         "two_columns_one_attribute.csv",
         "customer_id,Lifetime Value,lifetime_value\nC1,1,2\n",
         "customers",
