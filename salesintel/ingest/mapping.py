@@ -24,8 +24,9 @@ The full form reads one file into several tables (see examples/online_retail.yam
 A column spec is a source column name or a mapping with one of ``column``, ``constant``, ``concat``
 (with ``separator``), ``multiply`` (a list of numeric columns, each read as a number column reads it) or
 ``sequence_within`` (1, 2, ... per group in file order), plus optional ``date_format`` (strptime codes: the
-only shape a date or time column then accepts; a ``default`` is written in it too), ``values`` (a lookup)
-and ``default``.
+only shape a date or time column then accepts; a ``default`` is written in it too), ``values`` (a lookup),
+``default`` and ``unless_present`` (used only when the file lacks that column). A key a mapping does not know
+is refused with one sentence. The reference for users is docs/ingestion.md, "Mappings".
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ from salesintel.ingest.validate import number
 from salesintel.store.staging import is_finite
 
 _KINDS = ("column", "constant", "concat", "multiply", "sequence_within")
+#: what a column spec may hold besides its kind (``unless_present``: only when the file lacks that column)
+_SPEC_OPTIONS = ("separator", "date_format", "values", "default", "unless_present")
+_TABLE_KEYS = ("columns", "repeated_keys", "attributes", "drop")
+_SOURCE_KEYS = ("format", "delimiter", "encoding", "header", "columns", "null_values")
 # an order-lines file without a line column: lines numbered 1, 2, ... within each order, in file order
 _LINES_WITHIN_ORDER = {"sequence_within": ["order_id"], "unless_present": "line"}
 
@@ -114,6 +119,7 @@ def load_mapping(path: Path, table: str | None, overrides: SourceOptions | None 
         raise MappingError(f"mapping {Path(path).name} must be a YAML mapping of keys to values")
     source = _source_options(_shaped(spec.get("source"), dict, "source", "source: {format: csv}"), overrides)
     if "tables" in spec:
+        _known_keys("the mapping", spec, ("source", "tables"), "(the short form's keys go without tables:)")
         sections = _shaped(spec["tables"], dict, "tables", "tables: {orders: {columns: {...}}}")
         tables = tuple(
             _table_mapping(name, _shaped(body, dict, f"tables.{name}", "columns: {customer_id: Kunde}"))
@@ -137,6 +143,23 @@ def _shaped(value: Any, kind: type, what: str, example: str) -> Any:
     return value
 
 
+def _known_keys(where: str, spec: dict, known: tuple[str, ...], hint: str = "") -> None:
+    """One sentence naming the keys of ``spec`` a mapping does not know: a misspelt key (``delimeter``,
+    ``defualt``) would otherwise be ignored without a word and the file read another way than meant.
+
+    >>> _known_keys("source", {"delimeter": ";"}, ("format", "delimiter"))
+    Traceback (most recent call last):
+    ...
+    salesintel.errors.MappingError: source has unknown key: delimeter; it takes format, delimiter
+    """
+    unknown = [str(k) for k in spec if k not in known]
+    if unknown:
+        raise MappingError(
+            f"{where} has unknown key{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}; "
+            f"it takes {', '.join(known)}" + (f" {hint}" if hint else "")
+        )
+
+
 def _text_pairs(value: Any, what: str, example: str) -> dict[str, str]:
     pairs = _shaped(value, dict, what, example)
     for k, v in pairs.items():
@@ -150,6 +173,7 @@ def _missing(path: Path, table: str):
 
 
 def _source_options(spec: dict, overrides: SourceOptions | None) -> SourceOptions:
+    _known_keys("source", spec, _SOURCE_KEYS)
     for key in ("format", "delimiter", "encoding"):
         if spec.get(key) is not None and not isinstance(spec[key], str):
             raise MappingError(f"source.{key} must be a text, not {spec[key]!r:.60}")
@@ -177,6 +201,8 @@ def _source_options(spec: dict, overrides: SourceOptions | None) -> SourceOption
 
 def _table_mapping(name: str, body: dict, *, short_form: bool = False) -> TableMapping:
     table = schema.get(name)
+    if not short_form:
+        _known_keys(f"tables.{name}", body, _TABLE_KEYS)
     columns = _shaped(body.get("columns"), dict, f"tables.{name}.columns", "columns: {customer_id: Kunde}")
     for column, spec in columns.items():
         # errors name the place as the user wrote it: the short form has no tables: section
@@ -271,6 +297,7 @@ def _check_spec(where: str, spec: Any) -> None:
         return
     if not isinstance(spec, dict):
         raise MappingError(f"{where} must be a source column name or a mapping such as {{column: Kunde}}")
+    _known_keys(where, spec, _KINDS + _SPEC_OPTIONS)
     expected = {
         "date_format": str,
         "separator": str,
@@ -279,6 +306,7 @@ def _check_spec(where: str, spec: Any) -> None:
         "multiply": list,
         "sequence_within": list,
         "column": str,
+        "unless_present": str,
     }
     for key, kind in expected.items():
         if key in spec and not isinstance(spec[key], kind):
@@ -365,8 +393,15 @@ def _column(spec: Any, src: ir.Table, source_name: str) -> ir.Value:
     def col(name: str) -> ir.StringValue:
         if name not in src.columns:
             have = ", ".join(c for c in src.columns if c != LINE)
+            # a default fills the missing values of a column the file has; a value for every row is a constant
+            hint = (
+                f"; a default fills missing values of a column the file has: for a value every row gets, "
+                f"use constants: {{{name}: {spec['default']}}} (full form: {{constant: {spec['default']}}})"
+                if spec.get("column") == name and spec.get("default") is not None
+                else ""
+            )
             raise MappingError(
-                f"the mapping refers to column {name!r}, which {source_name} does not have; it has: {have}"
+                f"the mapping refers to column {name!r}, which {source_name} does not have; it has: {have}{hint}"
             )
         return src[name].cast("string")
 

@@ -767,6 +767,28 @@ def mappings() -> None:
         "values_list": ("rename: {Kunde: customer_id}\nvalues: [a, b]\n", "values must be a mapping"),
         "not_a_mapping": ("- Kunde\n- customer_id\n", "must be a YAML mapping"),
         "encoding_number": ("source: {encoding: 8}\nrename: {Kunde: customer_id}\n", "source.encoding"),
+        # a misspelt key would be ignored and the file read another way than meant: each level names it
+        "source_key_misspelt": (
+            "source: {delimeter: ';'}\nrename: {Kunde: customer_id}\n",
+            "source has unknown key: delimeter; it takes format, delimiter",
+        ),
+        "table_key_misspelt": (
+            "tables: {customers: {colums: {customer_id: Kunde}}}\n",
+            "tables.customers has unknown key: colums; it takes columns",
+        ),
+        "spec_key_misspelt": (
+            "tables: {customers: {columns: {customer_id: {column: Kunde, defualt: x}}}}\n",
+            "tables.customers.columns.customer_id has unknown key: defualt",
+        ),
+        "short_form_beside_tables": (
+            "rename: {Kunde: customer_id}\ntables: {customers: {columns: {customer_id: Kunde}}}\n",
+            "the mapping has unknown key: rename; it takes source, tables",
+        ),
+        # a default fills missing values of a column the file has; for a column it lacks, say what does
+        "default_of_absent_column": (
+            "rename: {Kunde: customer_id}\ndefaults: {source: import}\n",
+            "use constants: {source: import}",
+        ),
     }
     for name, (text, message) in bad.items():
         case(f"mapping_{name}.csv", ok, "customers", exit=2, mapping=text, message=message)
