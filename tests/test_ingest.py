@@ -338,6 +338,26 @@ def test_a_full_form_mapping_names_the_columns_no_table_stores(store: Store, tmp
     assert "comment" not in store.table("customers").columns
 
 
+def test_loading_one_table_of_a_full_form_mapping_counts_the_columns_its_other_sections_read(
+    store: Store, tmp_path: Path
+) -> None:
+    """Before: `load customers` with a mapping whose orders section read Amount said Amount was stored by no
+    table of the mapping."""
+    mapping = write_csv(
+        tmp_path / "m.yaml",
+        "tables:\n  customers:\n    columns: {customer_id: Kunde}\n"
+        "  orders:\n    columns: {order_id: Nr, customer_id: Kunde, product_id: Artikel, ordered_at: Datum, "
+        "amount: Amount}\n",
+    )
+    head = "Nr,Kunde,Artikel,Datum,Amount,Comment\n"
+    for name, body in (
+        ("clean.csv", "O1,C1,P1,2024-01-01,5,hi\n"),
+        ("refused.csv", "O1,C1,P1,2024-01-01,5,hi\n,,,,,\n"),
+    ):
+        [report] = load_file(store, write_csv(tmp_path / name, head + body), table="customers", mapping=mapping)
+        assert report.unused == ["Comment"]  # the one pass (clean) and the general path (a row refused)
+
+
 def test_order_lines_without_a_line_column_are_numbered_within_the_order(store: Store, tmp_path: Path) -> None:
     """Before: every second line of an order was rejected as superseded."""
     path = write_csv(

@@ -76,9 +76,18 @@ def plan(
     """The attribute plan for one table of one load."""
     extras = [c for c in src.columns if c != LINE and c not in used and c not in target.names]
     out = AttributePlan(dropped=[c for c in extras if c in drop])
-    unknown = sorted(set(declared) - set(src.columns))
-    if unknown:
-        raise MappingError(f"attributes names columns the file does not have: {', '.join(unknown)}")
+    for key, named in (("attributes", declared), ("drop", drop)):
+        unknown = sorted(set(named) - set(src.columns))
+        if unknown:
+            raise MappingError(f"{key} names columns the file does not have: {', '.join(unknown)}")
+    both = sorted(set(declared) & set(drop))
+    if both:
+        raise MappingError(f"{', '.join(both)} is both kept (attributes:) and left out (drop:); keep one")
+    if declared and target.name not in ATTRIBUTE_TABLES:
+        raise MappingError(
+            f"{target.name} keeps no custom attributes (only {', '.join(ATTRIBUTE_TABLES)} do); "
+            f"leave attributes: out of its mapping"
+        )
     candidates = [c for c in extras if c not in drop and (passthrough or c in declared)]
     if target.name not in ATTRIBUTE_TABLES:
         out.ignored = candidates
@@ -87,7 +96,8 @@ def plan(
         out.ignored = []
     _refuse_shared_names(candidates)
     stored = store.table(target.name).schema()
-    inferred = _infer_types(src, [c for c in candidates if c not in declared and attribute_name(c) not in stored])
+    # a column declared without a type (attributes: [Segment]) is inferred like an undeclared one
+    inferred = _infer_types(src, [c for c in candidates if not declared.get(c) and attribute_name(c) not in stored])
     for column in candidates:
         name = attribute_name(column)
         if name in target.names:

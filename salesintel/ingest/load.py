@@ -146,7 +146,7 @@ def _load_plan(store: Store, path: Path, plan, max_reject_rate: float | None) ->
                 f"none of the {source.broken.num_rows} records of {path.name} could be read: line {first['line']} "
                 f"{first['reason']}"
             )
-        return _load_tables(store, staging, source, plan.tables, path, max_reject_rate)
+        return _load_tables(store, staging, source, plan.tables, path, max_reject_rate, plan.elsewhere)
     finally:
         if source.staged:
             staging.drop_table(bare_name(source.table), force=True)
@@ -155,7 +155,13 @@ def _load_plan(store: Store, path: Path, plan, max_reject_rate: float | None) ->
 
 
 def _load_tables(
-    store: Store, staging, source: _Source, tables: list[TableMapping], path: Path, max_reject_rate: float | None
+    store: Store,
+    staging,
+    source: _Source,
+    tables: list[TableMapping],
+    path: Path,
+    max_reject_rate: float | None,
+    elsewhere: tuple[TableMapping, ...] = (),
 ) -> list[LoadReport]:
     """The mapping's tables, each checked in turn, then stored in one transaction: a file's tables are
     stored all or none, and their rejects are written together at the end. A table refused (too many
@@ -166,7 +172,7 @@ def _load_tables(
         # before the transaction: DuckDB scans the rows a transaction has not committed about twice as slowly
         # (the checked tables are read several times), and a table with a bad mapping stops the load first
         checked = [_check_table(store, staging, source, tm, path, max_reject_rate, pending) for tm in tables]
-        checked[0].report.unused = _unused_columns(tables, source.table.columns)
+        checked[0].report.unused = _unused_columns((*tables, *elsewhere), source.table.columns)
         # up to the first table refused, which stores its rejects and loads row only
         last = next((i for i, c in enumerate(checked) if c.refused is not None), len(checked) - 1)
         stored, refused = checked[: last + 1], checked[last].refused
@@ -226,15 +232,16 @@ def _mapped(
         found = ", ".join(c for c in src.columns if c != LINE)
         raise UnreadableFile(
             f"{path.name} has no column {', '.join(missing)}, which {target.name} requires "
-            f"(columns found: {found}); rename it in the file or with --mapping"
+            f"(columns found: {found}); rename it in the file, or map a column to it with --mapping"
         )
     return extra, target, mapped
 
 
 def _unused_columns(tables: tuple[TableMapping, ...], columns: list[str]) -> list[str]:
-    """The file's columns that no table of a full-form mapping reads, keeps as an attribute or drops: the
-    load summary names them, so that no column is left out without a word. (Without a mapping, or with the
-    short form, each table's own report names them: ``ignored``.)"""
+    """The file's columns that no table of a full-form mapping reads, keeps as an attribute or drops (the
+    sections not loaded this time included): the load summary names them, so that no column is left out
+    without a word. (Without a mapping, or with the short form, each table's own report names them:
+    ``ignored``.)"""
     if all(tm.passthrough for tm in tables):
         return []
     used: set[str] = set()
@@ -270,7 +277,7 @@ def _load_in_one_pass(store: Store, staging, path: Path, plan) -> LoadReport | N
 
         src = scan_csv(staging, path, names=csv.names, delimiter=csv.delimiter, header=csv.header)
         try:
-            return _store_in_one_pass(store, src, csv, start_scan, tm)
+            return _store_in_one_pass(store, src, csv, start_scan, tm, plan.elsewhere)
         except _NotClean:
             pass
         except UserInputError:
@@ -285,7 +292,12 @@ def _load_in_one_pass(store: Store, staging, path: Path, plan) -> LoadReport | N
 
 
 def _store_in_one_pass(
-    store: Store, src: ir.Table, csv: PlainCsv, start_scan: Callable[[], Future[CsvBytes]], tm: TableMapping
+    store: Store,
+    src: ir.Table,
+    csv: PlainCsv,
+    start_scan: Callable[[], Future[CsvBytes]],
+    tm: TableMapping,
+    elsewhere: tuple[TableMapping, ...] = (),
 ) -> LoadReport:
     """Insert the rows that pass every check straight from the file into the empty table, then prove that
     none was left out: as many rows stored as the file has lines, and every key once. Else roll back.
@@ -300,7 +312,7 @@ def _store_in_one_pass(
     blank = _any_blanks_only([src[n] for n in full], [src[n] for n in unicode_only])
     src = src.mutate(**{LINE: blank.cast("int64")})
     extra, target, mapped = _mapped(store, src, tm, csv.path, report)
-    report.unused = _unused_columns((tm,), src.columns)
+    report.unused = _unused_columns((tm, *elsewhere), src.columns)
     with store.transaction():  # DuckDB's DDL is transactional: a rollback takes the new attributes back too
         attributes.add_to_store(store, target.name, extra, report.source_file)
         # the first row to refuse stops the insert: a file with problems costs little before the general path

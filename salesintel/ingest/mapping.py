@@ -31,6 +31,7 @@ is refused with one sentence. The reference for users is docs/ingestion.md, "Map
 
 from __future__ import annotations
 
+import codecs
 import functools
 import operator
 from dataclasses import dataclass, field
@@ -95,6 +96,47 @@ class Mapping:
 
     source: SourceOptions
     tables: tuple[TableMapping, ...]
+    #: the file's other sections, when the command line names one table of a full-form mapping: the
+    #: columns they read are not "unused" (the load summary names unused columns)
+    elsewhere: tuple[TableMapping, ...] = ()
+
+
+class _TextLoader(yaml.BaseLoader):
+    """YAML with every scalar read as the text written, since a mapping maps texts to texts: YAML 1.1's
+    implicit types would turn ``01067`` into 567, ``NO`` into False and ``~`` into None before salesintel
+    saw them. A key written twice in one mapping is refused (PyYAML keeps the last one without a word).
+
+    >>> yaml.load("{postal_code: 01067, country: NO}", Loader=_TextLoader)
+    {'postal_code': '01067', 'country': 'NO'}
+    """
+
+    def construct_mapping(self, node, deep=False):
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str):
+                continue  # an unhashable key: the base class says so
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is written twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+#: what a YAML 1.1 reader took for "nothing": an option given one of these is not given
+_NOTHING = ("", "~", "null", "Null", "NULL")
+_SHORT_FORM_KEYS = (
+    "source",
+    "rename",
+    "constants",
+    "dates",
+    "values",
+    "defaults",
+    "repeated_keys",
+    "attributes",
+    "drop",
+)
 
 
 def identity(table: str, source: SourceOptions = SourceOptions()) -> Mapping:
@@ -107,7 +149,7 @@ def identity(table: str, source: SourceOptions = SourceOptions()) -> Mapping:
 def load_mapping(path: Path, table: str | None, overrides: SourceOptions | None = None) -> Mapping:
     """Parse a mapping file; ``table`` is the command line's table (required for the short form)."""
     try:
-        spec = yaml.safe_load(Path(path).read_text())
+        spec = yaml.load(Path(path).read_text(), Loader=_TextLoader)  # noqa: S506 - a loader of texts only
     except FileNotFoundError:
         raise MappingError(f"no such mapping file: {path}") from None
     except yaml.YAMLError as exc:
@@ -126,11 +168,22 @@ def load_mapping(path: Path, table: str | None, overrides: SourceOptions | None 
             for name, body in sections.items()
         )
         if table:
-            tables = tuple(t for t in tables if t.table == table) or _missing(path, table)
+            chosen = tuple(t for t in tables if t.table == schema.get(table).name) or _missing(path, table)
+            return Mapping(source, chosen, tuple(t for t in tables if t not in chosen))
         return Mapping(source, tables)
+    _known_short_form_keys(spec)
     if not table:
         raise MappingError(f"mapping {Path(path).name} has no 'tables:' section; name the table to load")
     return Mapping(source, (_short_form(schema.get(table).name, spec),))
+
+
+def _known_short_form_keys(spec: dict) -> None:
+    unknown = sorted(str(k) for k in set(spec) - set(_SHORT_FORM_KEYS))
+    if unknown:
+        raise MappingError(
+            f"unknown mapping keys: {', '.join(unknown)}; use source, rename, constants, dates, values, "
+            f"defaults, repeated_keys, attributes, drop (or tables: for several tables)"
+        )
 
 
 def _shaped(value: Any, kind: type, what: str, example: str) -> Any:
@@ -179,11 +232,18 @@ def _source_options(spec: dict, overrides: SourceOptions | None) -> SourceOption
             raise MappingError(f"source.{key} must be a text, not {spec[key]!r:.60}")
     columns = _shaped(spec.get("columns"), list, "source.columns", "columns: [customer_id, date]")
     nulls = _shaped(spec.get("null_values"), list, "source.null_values", 'null_values: ["NA", "-"]')
+    encoding = spec.get("encoding") or "utf-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise MappingError(
+            f"source.encoding {encoding!r} is not an encoding Python knows (utf-8, latin-1, cp1252, utf-16, ...)"
+        ) from None
     opts = SourceOptions(
         format=spec.get("format"),
         delimiter=spec.get("delimiter"),
-        encoding=spec.get("encoding", "utf-8"),
-        header=spec.get("header", True),
+        encoding=encoding,
+        header=_header(spec.get("header", True)),
         column_names=tuple(str(c) for c in columns) if columns else None,
         null_values=tuple(str(v) for v in nulls),
     )
@@ -199,6 +259,20 @@ def _source_options(spec: dict, overrides: SourceOptions | None) -> SourceOption
     return opts
 
 
+def _header(value: Any) -> bool | str:
+    """``source.header``: true, false or auto (any case; yes and no too, as YAML 1.1 read them)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "on"):
+        return True
+    if text in ("false", "no", "off"):
+        return False
+    if text == "auto":
+        return "auto"
+    raise MappingError(f"source.header must be true, false or auto, not {value!r:.60}")
+
+
 def _table_mapping(name: str, body: dict, *, short_form: bool = False) -> TableMapping:
     table = schema.get(name)
     if not short_form:
@@ -210,6 +284,7 @@ def _table_mapping(name: str, body: dict, *, short_form: bool = False) -> TableM
     unknown = sorted(set(columns) - set(table.names))
     if unknown:
         raise MappingError(f"mapping for {name} names columns that {name} does not have: {', '.join(unknown)}")
+    columns = {column: _without_empty_default(spec) for column, spec in columns.items()}
     for column, spec in columns.items():
         kind = table.column(column).type
         if isinstance(spec, dict) and "date_format" in spec and kind not in ("timestamp", "date"):
@@ -230,13 +305,20 @@ def _table_mapping(name: str, body: dict, *, short_form: bool = False) -> TableM
     )
 
 
+def _without_empty_default(spec: Any) -> Any:
+    """An empty ``default:`` (or ``~``, ``null``) is no default."""
+    if isinstance(spec, dict) and spec.get("default") in _NOTHING:
+        return {k: v for k, v in spec.items() if k != "default"}
+    return spec
+
+
 def _attributes(body: dict) -> dict[str, str]:
     attributes = body.get("attributes") or {}
     if isinstance(attributes, list):
         attributes = {c: None for c in attributes}
     if not isinstance(attributes, dict):
         raise MappingError("attributes must map source columns to a type (string, int, float, bool, timestamp, date)")
-    return {str(k): (str(v) if v is not None else None) for k, v in attributes.items()}
+    return {str(k): (str(v) if v not in (None, *_NOTHING) else None) for k, v in attributes.items()}
 
 
 def _drop(body: dict) -> tuple[str, ...]:
@@ -247,17 +329,20 @@ def _drop(body: dict) -> tuple[str, ...]:
 
 
 def _short_form(name: str, spec: dict) -> TableMapping:
-    known = {"rename", "constants", "dates", "values", "defaults", "source", "repeated_keys", "attributes", "drop"}
-    unknown = sorted(set(spec) - known)
-    if unknown:
-        raise MappingError(
-            f"unknown mapping keys: {', '.join(unknown)}; use source, rename, constants, dates, values, "
-            f"defaults, repeated_keys, attributes, drop (or tables: for several tables)"
-        )
+    _known_short_form_keys(spec)
     columns: dict[str, Any] = {}
     for src, dst in _text_pairs(spec.get("rename"), "rename", "rename: {Kundennummer: customer_id}").items():
+        if dst in columns:  # else the later one would win without a word
+            first = columns[dst]["column"]
+            raise MappingError(f"rename maps both {first!r} and {src!r} to {dst}; keep one")
         columns[dst] = {"column": src}
     for dst, value in _text_pairs(spec.get("constants"), "constants", "constants: {channel: store}").items():
+        if dst in columns:
+            raise MappingError(
+                f"{dst} is both renamed from {columns[dst]['column']!r} and a constant ({value!r}); keep one"
+            )
+        if value in _NOTHING:
+            raise MappingError(f"constants: {dst} has no value; a constant is the text every row gets")
         columns[dst] = {"constant": value}
     shapes = {
         "dates": ("date_format", 'dates: {ordered_at: "%d.%m.%Y"}'),
@@ -312,6 +397,9 @@ def _check_spec(where: str, spec: Any) -> None:
         if key in spec and not isinstance(spec[key], kind):
             shape = {dict: "a mapping", list: "a list", str: "a text"}[kind]
             raise MappingError(f"{where}.{key} must be {shape}, not {spec[key]!r:.60}")
+    for kind in ("concat", "multiply", "sequence_within"):
+        if kind in spec and not spec[kind]:
+            raise MappingError(f"{where}.{kind} must name at least one column, as in {kind}: [InvoiceNo]")
     if "date_format" in spec:
         _check_date_format(where, spec["date_format"], spec.get("default"))
 
@@ -321,6 +409,12 @@ def _check_date_format(where: str, date_format: str, default: Any) -> None:
     the default stands in for a missing value, so validation reads it with the same format."""
     import duckdb
 
+    if "%" not in date_format:
+        raise MappingError(
+            f"the date_format {date_format!r} of {where} has no % code; write it as strptime codes, such as '%d.%m.%Y'"
+        )
+    if default in _NOTHING:
+        default = None
     try:
         parsed = duckdb.execute("SELECT try_strptime(?, ?)", [str(default or ""), date_format]).fetchone()[0]
     except duckdb.Error as exc:
@@ -351,10 +445,29 @@ def apply(mapping: TableMapping, src: ir.Table, source_name: str, attributes: di
             # the numbering a short-form mapping adds, and no order id to number within: validation names
             # the missing required column (one the mapping names itself must be there: _column says so)
             continue
+        if mapping.passthrough and dst in src.columns and dst not in mapping.drop:
+            _refuse_hidden_column(dst, spec, source_name)
         exprs[dst] = _column(spec, src, source_name).cast("string")
     for name, column in (attributes or {}).items():
         exprs[name] = src[column].cast("string")
     return src.select(**exprs, **{LINE: src[LINE]})
+
+
+def _refuse_hidden_column(name: str, spec: Any, source_name: str) -> None:
+    """The short form keeps a column named as salesintel names it; a mapping that fills that column from
+    something else would hide the file's own values without a word: one sentence instead."""
+    spec = {"column": spec} if isinstance(spec, str) else spec
+    kind = next((k for k in _KINDS if k in spec), None)
+    if kind is None:
+        return  # _column names what is wrong with it
+    reads = [spec[kind]] if kind == "column" else ([] if kind == "constant" else list(spec[kind]))
+    if name in reads:
+        return
+    what = f"the constant {spec[kind]!r}" if kind == "constant" else f"{kind} {', '.join(map(repr, reads))}"
+    raise MappingError(
+        f"{source_name} has a column {name}, and the mapping fills {name} from {what}; keep one, or leave the "
+        f"file's column out with drop: [{name}]"
+    )
 
 
 def numbers_by_file_order(mapping: TableMapping, columns: list[str]) -> bool:

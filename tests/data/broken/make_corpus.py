@@ -789,9 +789,93 @@ def mappings() -> None:
             "rename: {Kunde: customer_id}\ndefaults: {source: import}\n",
             "use constants: {source: import}",
         ),
+        # two rules for one column, or one key twice: the later one would win without a word
+        "key_twice": ("rename: {Kunde: customer_id}\nrename: {Nachname: name}\n", "the key 'rename' is written twice"),
+        "rename_two_to_one": (
+            "rename: {Kunde: customer_id, Nachname: customer_id}\n",
+            "rename maps both 'Kunde' and 'Nachname' to customer_id; keep one",
+        ),
+        "rename_and_constant": (
+            "rename: {Kunde: customer_id, Nachname: name}\nconstants: {name: x}\n",
+            "name is both renamed from 'Nachname' and a constant ('x'); keep one",
+        ),
+        "constant_empty": ("rename: {Kunde: customer_id}\nconstants: {city: ~}\n", "constants: city has no value"),
+        "concat_empty": (
+            "tables: {customers: {columns: {customer_id: {concat: []}}}}\n",
+            "customer_id.concat must name at least one column",
+        ),
+        "header_maybe": (
+            "source: {header: maybe}\nrename: {Kunde: customer_id}\n",
+            "source.header must be true, false or auto, not 'maybe'",
+        ),
+        "drop_missing": (
+            "rename: {Kunde: customer_id}\ndrop: [Notizen]\n",
+            "drop names columns the file does not have",
+        ),
+        "attribute_and_drop": (
+            "rename: {Kunde: customer_id}\nattributes: {Nachname: string}\ndrop: [Nachname]\n",
+            "Nachname is both kept (attributes:) and left out (drop:); keep one",
+        ),
+        "date_format_no_code": (
+            "rename: {Kunde: customer_id}\ndates: {created_at: YYYY-MM-DD}\n",
+            "has no % code; write it as strptime codes",
+        ),
     }
     for name, (text, message) in bad.items():
         case(f"mapping_{name}.csv", ok, "customers", exit=2, mapping=text, message=message)
+    # a table that keeps no attributes, and a misspelt tables: with `load all`
+    case(
+        "mapping_attributes_on_orders.csv",
+        ok,
+        "all",
+        exit=2,
+        mapping="tables: {orders: {columns: {order_id: Kunde}, attributes: {Nachname: string}}}\n",
+        message="orders keeps no custom attributes",
+    )
+    case(
+        "mapping_tables_misspelt.csv",
+        ok,
+        "all",
+        exit=2,
+        mapping="tabels: {customers: {columns: {customer_id: Kunde}}}\n",
+        message="unknown mapping keys: tabels",
+    )
+    # the short form keeps a column named as salesintel names it: filling it from another hides its values
+    case(
+        "mapping_hides_file_column.csv",
+        "Kunde,name,Nachname\nC1,Ann,Smith\n",
+        "customers",
+        exit=2,
+        mapping="rename: {Kunde: customer_id, Nachname: name}\n",
+        message="has a column name, and the mapping fills name from column 'Nachname'; keep one",
+    )
+    # a mapping's values are the text written: YAML 1.1 would read 01067 as 567, NO as false, 0x1F as 31
+    case(
+        "mapping_values_as_written.csv",
+        "Kunde,PLZ,Land,Kanal\nC1,01067,AT,1\nC2,1010,DE,01\n",
+        "customers",
+        mapping=(
+            "rename: {Kunde: customer_id, PLZ: postal_code, Land: country, Kanal: source}\n"
+            "constants: {region: 0x1F}\nvalues: {country: {AT: NO}, source: {1: web, 01: phone}}\n"
+        ),
+        stored=2,
+        values=[
+            {"key": "C1", "column": "postal_code", "equals": "01067"},
+            {"key": "C1", "column": "country", "equals": "NO"},
+            {"key": "C1", "column": "region", "equals": "0x1F"},
+            {"key": "C1", "column": "source", "equals": "web"},
+            {"key": "C2", "column": "source", "equals": "phone"},
+        ],
+    )
+    # attributes: as a list keeps the columns with inferred types
+    case(
+        "mapping_attributes_list.csv",
+        "Kunde,Nachname,Segment\nC1,Ann,b2b\n",
+        "customers",
+        mapping="rename: {Kunde: customer_id, Nachname: name}\nattributes: [Segment]\n",
+        stored=1,
+        values=[{"key": "C1", "column": "segment", "equals": "b2b"}],
+    )
     # a declared date format is the only one read: an ISO date in that column is refused, naming the format;
     # blanks around a date are not part of it
     case(
