@@ -62,7 +62,7 @@ def check_options(options: SourceOptions) -> None:
         codecs.lookup(options.encoding)
     except LookupError:
         raise UnreadableFile(
-            f"unknown encoding {options.encoding!r}; use one of utf-8, latin-1, cp1252, utf-16"
+            f"unknown encoding {options.encoding!r}; give a Python codec name, such as utf-8, latin-1, cp1252 or utf-16"
         ) from None
     if options.delimiter is not None and len(options.delimiter) != 1:
         raise UnreadableFile(
