@@ -187,8 +187,9 @@ def _known_short_form_keys(spec: dict) -> None:
 
 
 def _shaped(value: Any, kind: type, what: str, example: str) -> Any:
-    """``value`` when it has the shape a mapping needs (None counts as empty), else one sentence saying so."""
-    if value is None:
+    """``value`` when it has the shape a mapping needs (a key left empty counts as empty), else one sentence
+    saying so."""
+    if value is None or value == "":
         return kind()
     if not isinstance(value, kind):
         shape = {dict: "a mapping", list: "a list", str: "a text"}[kind]

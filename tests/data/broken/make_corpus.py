@@ -867,6 +867,15 @@ def mappings() -> None:
             {"key": "C2", "column": "source", "equals": "phone"},
         ],
     )
+    # a key left empty is an empty mapping or list, as it was when YAML read it as null
+    case(
+        "mapping_empty_keys.csv",
+        ok,
+        "customers",
+        mapping="rename: {Kunde: customer_id, Nachname: name}\nconstants:\nvalues:\ndrop:\nattributes:\nsource:\n",
+        stored=1,
+        values=[{"key": "C1", "column": "name", "equals": "Ann"}],
+    )
     # attributes: as a list keeps the columns with inferred types
     case(
         "mapping_attributes_list.csv",
