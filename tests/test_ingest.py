@@ -249,9 +249,25 @@ tables:
     assert amounts == [2.5, 6.0, 0.0]  # 0 x 1e-200 is 0: a factor is 0
     rejects = store.table("rejects").order_by("line").execute()
     assert rejects.column_name.tolist() == ["amount"] * 7
-    # a product a double cannot hold (too large, or rounded to 0 from factors that are not) is refused too
-    products = ("1_000*2.5", "1e-400*3", "inf*2", "x*2", "*2", "1e200*1e200", "1e-200*1e-200")
-    assert rejects.reason.tolist() == [f"'{v}' is not a number" for v in products]
+    # a product a double cannot hold (too large, or rounded to 0 from factors that are not) is refused too;
+    # a missing factor leaves the product missing
+    products = ("1_000*2.5", "1e-400*3", "inf*2", "x*2", None, "1e200*1e200", "1e-200*1e-200")
+    expected = [f"'{v}' is not a number" if v else "missing required value" for v in products]
+    assert rejects.reason.tolist() == expected
+
+
+def test_a_missing_factor_takes_the_default_of_its_product(store: Store, tmp_path: Path) -> None:
+    """Before: `amount: {multiply: [Qty, Price], default: 0}` refused a line without Qty as '*2.5' is not a
+    number, so the default never applied."""
+    mapping = write_csv(
+        tmp_path / "m.yaml",
+        "tables:\n  orders:\n    columns: {order_id: Invoice, customer_id: Customer, product_id: Stock, "
+        "ordered_at: Day, amount: {multiply: [Qty, Price], default: 0}}\n",
+    )
+    data = write_csv(tmp_path / "o.csv", "Invoice,Customer,Stock,Day,Qty,Price\nO1,C1,P1,2024-01-05,,2.5\n")
+    [report] = load_file(store, data, mapping=mapping)
+    assert (report.inserted, report.rejected) == (1, 0)
+    assert store.table("orders").execute().amount.tolist() == [0.0]
 
 
 def cdnow_master() -> Path:

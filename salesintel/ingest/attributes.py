@@ -83,6 +83,12 @@ def plan(
     both = sorted(set(declared) & set(drop))
     if both:
         raise MappingError(f"{', '.join(both)} is both kept (attributes:) and left out (drop:); keep one")
+    for key, named in (("attributes", declared), ("drop", drop)):
+        read = sorted(set(named) & used)
+        if read:  # else the column would be stored anyway, or its attribute left out, without a word
+            raise MappingError(
+                f"{', '.join(read)} is read for a column of {target.name} and named under {key}:; keep one"
+            )
     if declared and target.name not in ATTRIBUTE_TABLES:
         raise MappingError(
             f"{target.name} keeps no custom attributes (only {', '.join(ATTRIBUTE_TABLES)} do); "

@@ -79,14 +79,17 @@ class TableMapping:
         }
 
     def used_columns(self, source_columns: list[str]) -> set[str]:
-        """The source columns this mapping reads for canonical columns."""
+        """The source columns this mapping reads for canonical columns (a column named as salesintel names
+        it, in the short form, unless a rule of the mapping fills that column from something else)."""
         target = schema.get(self.table)
-        used = {c for c in target.names if c in source_columns} if self.passthrough else set()
+        used: set[str] = set()
         for spec in self.columns.values():
             spec = {"column": spec} if isinstance(spec, str) else spec
-            for kind in ("column", "concat", "multiply", "sequence_within"):
+            for kind in ("column", "concat", "multiply", "sequence_within", "unless_present"):
                 value = spec.get(kind) if isinstance(spec, dict) else None
                 used |= {value} if isinstance(value, str) else set(value or [])
+        if self.passthrough:
+            used |= {c for c in target.names if c in source_columns and (c not in self.columns or c in used)}
         return used
 
 
@@ -149,9 +152,15 @@ def identity(table: str, source: SourceOptions = SourceOptions()) -> Mapping:
 def load_mapping(path: Path, table: str | None, overrides: SourceOptions | None = None) -> Mapping:
     """Parse a mapping file; ``table`` is the command line's table (required for the short form)."""
     try:
-        spec = yaml.load(Path(path).read_text(), Loader=_TextLoader)  # noqa: S506 - a loader of texts only
+        spec = yaml.load(Path(path).read_bytes().decode("utf-8"), Loader=_TextLoader)  # noqa: S506 - texts only
     except FileNotFoundError:
         raise MappingError(f"no such mapping file: {path}") from None
+    except IsADirectoryError:
+        raise MappingError(f"--mapping names a folder, {path}; name the mapping's YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise MappingError(
+            f"mapping {Path(path).name} is not UTF-8 text (byte {exc.start + 1}); save it as UTF-8"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -240,8 +249,9 @@ def _source_options(spec: dict, overrides: SourceOptions | None) -> SourceOption
         raise MappingError(
             f"source.encoding {encoding!r} is not an encoding Python knows (utf-8, latin-1, cp1252, utf-16, ...)"
         ) from None
+    fmt = spec.get("format")
     opts = SourceOptions(
-        format=spec.get("format"),
+        format=fmt.lower() if isinstance(fmt, str) else fmt,
         delimiter=spec.get("delimiter"),
         encoding=encoding,
         header=_header(spec.get("header", True)),
@@ -288,6 +298,8 @@ def _table_mapping(name: str, body: dict, *, short_form: bool = False) -> TableM
     columns = {column: _without_empty_default(spec) for column, spec in columns.items()}
     for column, spec in columns.items():
         kind = table.column(column).type
+        if isinstance(spec, dict) and "multiply" in spec and kind not in ("float", "int"):
+            raise MappingError(f"multiply is for number columns; {column} of {name} is a {kind} column")
         if isinstance(spec, dict) and "date_format" in spec and kind not in ("timestamp", "date"):
             raise MappingError(
                 f"a date_format is for date and time columns; {column} of {name} is a {kind} column "
@@ -398,6 +410,8 @@ def _check_spec(where: str, spec: Any) -> None:
         if key in spec and not isinstance(spec[key], kind):
             shape = {dict: "a mapping", list: "a list", str: "a text"}[kind]
             raise MappingError(f"{where}.{key} must be {shape}, not {spec[key]!r:.60}")
+    if spec.get("constant", "x") in _NOTHING:
+        raise MappingError(f"{where}.constant has no value; a constant is the text every row gets")
     for kind in ("concat", "multiply", "sequence_within"):
         if kind in spec and not spec[kind]:
             raise MappingError(f"{where}.{kind} must name at least one column, as in {kind}: [InvoiceNo]")
@@ -436,7 +450,9 @@ def apply(mapping: TableMapping, src: ir.Table, source_name: str, attributes: di
         exprs.update({c: src[c] for c in target.names if c in src.columns})
     for dst, spec in mapping.columns.items():
         if isinstance(spec, dict) and spec.get("unless_present") in src.columns:
-            continue  # the file has this column itself
+            # the file has the column itself: that column is read (the short form reads it anyway)
+            exprs[dst] = src[spec["unless_present"]].cast("string")
+            continue
         if (
             isinstance(spec, dict)
             and "sequence_within" in spec
@@ -484,6 +500,16 @@ def numbers_by_file_order(mapping: TableMapping, columns: list[str]) -> bool:
     return False
 
 
+def _looked_up(value: ir.StringValue, lookup: dict) -> ir.StringValue:
+    """``value`` through a ``values:`` lookup; a value not listed stays as written, and one listed as
+    nothing (empty or blanks, ``~``) is missing, as an empty field is."""
+    cases = [
+        (value == str(k), ibis.null("string") if str(v).strip() in _NOTHING else ibis.literal(str(v)))
+        for k, v in lookup.items()
+    ]
+    return ibis.cases(*cases, else_=value) if cases else value
+
+
 def _product(factors: list[ir.FloatingValue]) -> ir.FloatingValue:
     """The factors' product, or null where a double cannot hold it: too large (infinite), or so small that
     it rounds to 0 though no factor is 0 (1e-200 x 1e-200). Either would store a value the file does not
@@ -524,19 +550,21 @@ def _column(spec: Any, src: ir.Table, source_name: str) -> ir.Value:
     elif "constant" in spec:
         value = ibis.literal(str(spec["constant"]))
     elif "concat" in spec:
+        # a missing part is left out with its separator; when every part is missing, so is the value
         parts = [col(c) for c in spec["concat"]]
-        value = ibis.literal(spec.get("separator", "")).join(parts)
+        value = ibis.literal(spec.get("separator", "")).join(parts).nullif("")
     elif "multiply" in spec:
         raw = [col(c) for c in spec["multiply"]]
-        value = _product([number(r) for r in raw])
-        # keep the raw inputs when they are not numbers, so validation names them
-        value = value.cast("string").coalesce(ibis.literal("*").join([r.fill_null("") for r in raw]))
+        value = _product([number(r) for r in raw]).cast("string")
+        # factors that are there but are not numbers are kept as written, so validation names them; a
+        # missing factor leaves the product missing (its default, or "missing required value")
+        there = functools.reduce(operator.and_, [r.notnull() for r in raw])
+        value = value.coalesce(there.ifelse(ibis.literal("*").join(raw), ibis.null("string")))
     else:
         keys = [col(c) for c in spec["sequence_within"]]
         value = (ibis.row_number().over(group_by=keys, order_by=src[LINE]) + 1).cast("string")
     if "values" in spec:
-        lookup = {str(k): str(v) for k, v in (spec["values"] or {}).items()}
-        value = value.substitute(lookup, else_=value)
+        value = _looked_up(value, spec["values"] or {})
     if spec.get("default") is not None:  # an empty `default:` (YAML null) is no default
         value = value.fill_null(str(spec["default"]))
     return value

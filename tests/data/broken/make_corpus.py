@@ -876,6 +876,60 @@ def mappings() -> None:
         stored=1,
         values=[{"key": "C1", "column": "name", "equals": "Ann"}],
     )
+    # rules that would store a value the file does not give, or hide one it does: refused
+    refused = {
+        "constant_empty_full": (
+            "tables: {customers: {columns: {customer_id: Kunde, name: {constant: ''}}}}\n",
+            "tables.customers.columns.name.constant has no value",
+        ),
+        "multiply_into_text": (
+            "tables: {customers: {columns: {customer_id: Kunde, name: {multiply: [Kunde, Nachname]}}}}\n",
+            "multiply is for number columns; name of customers is a string column",
+        ),
+        "rename_and_drop": (
+            "rename: {Kunde: customer_id, Nachname: name}\ndrop: [Nachname]\n",
+            "Nachname is read for a column of customers and named under drop:; keep one",
+        ),
+        "rename_and_attribute": (
+            "rename: {Kunde: customer_id, Nachname: name}\nattributes: {Nachname: string}\n",
+            "Nachname is read for a column of customers and named under attributes:; keep one",
+        ),
+    }
+    for name, (text, message) in refused.items():
+        case(f"mapping_{name}.csv", ok, "customers", exit=2, mapping=text, message=message)
+    case("mapping_not_utf8.csv", ok, "customers", exit=2, mapping="", message="is not UTF-8 text")
+    (FILES / "mapping_not_utf8.csv.yaml").write_bytes(b"rename: {Kunde: customer_id, Stra\xdfe: city}\n")
+    # a lookup to nothing, and a concatenation of missing parts, are missing: their default applies
+    case(
+        "mapping_missing_after_lookup.csv",
+        "id,a,b,st\nC1,x,,A\nC2,,y,B\nC3,,,C\n",
+        "customers",
+        mapping=(
+            "tables:\n  customers:\n    columns:\n      customer_id: id\n"
+            "      name: {concat: [a, b], separator: '-', default: (none)}\n"
+            "      status: {column: st, values: {A: '', B: ' ', C: customer}, default: prospect}\n"
+        ),
+        stored=3,
+        values=[
+            {"key": "C1", "column": "name", "equals": "x"},
+            {"key": "C3", "column": "name", "equals": "(none)"},
+            {"key": "C1", "column": "status", "equals": "prospect"},
+            {"key": "C2", "column": "status", "equals": "prospect"},
+            {"key": "C3", "column": "status", "equals": "customer"},
+        ],
+    )
+    # unless_present: when the file has the column, that column is read (the full form too)
+    case(
+        "mapping_unless_present_full.csv",
+        "oid,line,cid,pid,at,amt\nO1,7,C1,P1,2024-01-01,5\nO2,8,C1,P1,2024-01-01,6\n",
+        "orders",
+        mapping=(
+            "tables:\n  orders:\n    columns: {order_id: oid, line: {sequence_within: [oid], unless_present: line}, "
+            "customer_id: cid, product_id: pid, ordered_at: at, amount: amt}\n"
+        ),
+        stored=2,
+        values=[{"key": "O1", "column": "line", "equals": "7"}, {"key": "O2", "column": "line", "equals": "8"}],
+    )
     # attributes: as a list keeps the columns with inferred types
     case(
         "mapping_attributes_list.csv",
