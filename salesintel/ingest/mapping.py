@@ -258,6 +258,11 @@ def _source_options(spec: dict, overrides: SourceOptions | None) -> SourceOption
         column_names=tuple(str(c) for c in columns) if columns else None,
         null_values=tuple(str(v) for v in nulls),
     )
+    if opts.column_names and opts.header is True:  # else the names would be ignored without a word
+        raise MappingError(
+            "source.columns names the columns of a file without a header, and this mapping reads a header "
+            "(header: true is the default); add header: false (or auto), or leave columns out"
+        )
     if overrides:
         opts = SourceOptions(
             format=overrides.format or opts.format,

@@ -696,7 +696,13 @@ def _read_csv_exact(text: str, names: list[str], delimiter: str, has_header: boo
 
 
 def _field_count(found: int, expected: int) -> str:
-    return f"has {found} field{'s' if found != 1 else ''} where the header has {expected}"
+    """Why a record did not split: its fields against the file's columns (from the header, or named by the
+    mapping's ``source.columns`` for a file without one).
+
+    >>> _field_count(3, 2)
+    'has 3 fields where the file has 2 columns'
+    """
+    return f"has {found} field{'s' if found != 1 else ''} where the file has {expected} column{'s' * (expected != 1)}"
 
 
 def _broken_table(broken: list[tuple[int, str, str]]) -> pa.Table:

@@ -816,6 +816,10 @@ def mappings() -> None:
             "rename: {Kunde: customer_id}\nattributes: {Nachname: string}\ndrop: [Nachname]\n",
             "Nachname is both kept (attributes:) and left out (drop:); keep one",
         ),
+        "columns_with_header": (
+            "source: {columns: [a, b]}\nrename: {Kunde: customer_id}\n",
+            "source.columns names the columns of a file without a header",
+        ),
         "date_format_no_code": (
             "rename: {Kunde: customer_id}\ndates: {created_at: YYYY-MM-DD}\n",
             "has no % code; write it as strptime codes",
