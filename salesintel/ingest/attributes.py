@@ -80,15 +80,14 @@ def plan(
         unknown = sorted(set(named) - set(src.columns))
         if unknown:
             raise MappingError(f"{key} names columns the file does not have: {', '.join(unknown)}")
-    both = sorted(set(declared) & set(drop))
-    if both:
-        raise MappingError(f"{', '.join(both)} is both kept (attributes:) and left out (drop:); keep one")
-    for key, named in (("attributes", declared), ("drop", drop)):
         read = sorted(set(named) & used)
         if read:  # else the column would be stored anyway, or its attribute left out, without a word
             raise MappingError(
                 f"{', '.join(read)} is read for a column of {target.name} and named under {key}:; keep one"
             )
+    both = sorted(set(declared) & set(drop))
+    if both:
+        raise MappingError(f"{', '.join(both)} is both kept (attributes:) and left out (drop:); keep one")
     if declared and target.name not in ATTRIBUTE_TABLES:
         raise MappingError(
             f"{target.name} keeps no custom attributes (only {', '.join(ATTRIBUTE_TABLES)} do); "

@@ -31,7 +31,6 @@ is refused with one sentence. The reference for users is docs/ingestion.md, "Map
 
 from __future__ import annotations
 
-import codecs
 import functools
 import operator
 from dataclasses import dataclass, field
@@ -55,6 +54,20 @@ _TABLE_KEYS = ("columns", "repeated_keys", "attributes", "drop")
 _SOURCE_KEYS = ("format", "delimiter", "encoding", "header", "columns", "null_values")
 # an order-lines file without a line column: lines numbered 1, 2, ... within each order, in file order
 _LINES_WITHIN_ORDER = {"sequence_within": ["order_id"], "unless_present": "line"}
+
+
+def _reads(spec: Any) -> set[str]:
+    """The source columns a column spec reads.
+
+    >>> sorted(_reads({"concat": ["a", "b"], "separator": "-"})), _reads("Kunde"), _reads({"constant": "web"})
+    (['a', 'b'], {'Kunde'}, set())
+    """
+    spec = {"column": spec} if isinstance(spec, str) else spec
+    read: set[str] = set()
+    for kind in ("column", "concat", "multiply", "sequence_within", "unless_present"):
+        value = spec.get(kind) if isinstance(spec, dict) else None
+        read |= {value} if isinstance(value, str) else set(value or [])
+    return read
 
 
 @dataclass(frozen=True)
@@ -84,10 +97,7 @@ class TableMapping:
         target = schema.get(self.table)
         used: set[str] = set()
         for spec in self.columns.values():
-            spec = {"column": spec} if isinstance(spec, str) else spec
-            for kind in ("column", "concat", "multiply", "sequence_within", "unless_present"):
-                value = spec.get(kind) if isinstance(spec, dict) else None
-                used |= {value} if isinstance(value, str) else set(value or [])
+            used |= _reads(spec)
         if self.passthrough:
             used |= {c for c in target.names if c in source_columns and (c not in self.columns or c in used)}
         return used
@@ -180,19 +190,10 @@ def load_mapping(path: Path, table: str | None, overrides: SourceOptions | None 
             chosen = tuple(t for t in tables if t.table == schema.get(table).name) or _missing(path, table)
             return Mapping(source, chosen, tuple(t for t in tables if t not in chosen))
         return Mapping(source, tables)
-    _known_short_form_keys(spec)
+    _known_keys("the mapping", spec, _SHORT_FORM_KEYS, "(or tables: for several tables)")
     if not table:
         raise MappingError(f"mapping {Path(path).name} has no 'tables:' section; name the table to load")
     return Mapping(source, (_short_form(schema.get(table).name, spec),))
-
-
-def _known_short_form_keys(spec: dict) -> None:
-    unknown = sorted(str(k) for k in set(spec) - set(_SHORT_FORM_KEYS))
-    if unknown:
-        raise MappingError(
-            f"unknown mapping keys: {', '.join(unknown)}; use source, rename, constants, dates, values, "
-            f"defaults, repeated_keys, attributes, drop (or tables: for several tables)"
-        )
 
 
 def _shaped(value: Any, kind: type, what: str, example: str) -> Any:
@@ -242,18 +243,11 @@ def _source_options(spec: dict, overrides: SourceOptions | None) -> SourceOption
             raise MappingError(f"source.{key} must be a text, not {spec[key]!r:.60}")
     columns = _shaped(spec.get("columns"), list, "source.columns", "columns: [customer_id, date]")
     nulls = _shaped(spec.get("null_values"), list, "source.null_values", 'null_values: ["NA", "-"]')
-    encoding = spec.get("encoding") or "utf-8"
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise MappingError(
-            f"source.encoding {encoding!r} is not an encoding Python knows (utf-8, latin-1, cp1252, utf-16, ...)"
-        ) from None
     fmt = spec.get("format")
     opts = SourceOptions(
         format=fmt.lower() if isinstance(fmt, str) else fmt,
         delimiter=spec.get("delimiter"),
-        encoding=encoding,
+        encoding=spec.get("encoding") or "utf-8",  # an unknown codec: read.check_options says so
         header=_header(spec.get("header", True)),
         column_names=tuple(str(c) for c in columns) if columns else None,
         null_values=tuple(str(v) for v in nulls),
@@ -294,13 +288,13 @@ def _table_mapping(name: str, body: dict, *, short_form: bool = False) -> TableM
     if not short_form:
         _known_keys(f"tables.{name}", body, _TABLE_KEYS)
     columns = _shaped(body.get("columns"), dict, f"tables.{name}.columns", "columns: {customer_id: Kunde}")
+    columns = {column: _without_empty_default(spec) for column, spec in columns.items()}
     for column, spec in columns.items():
         # errors name the place as the user wrote it: the short form has no tables: section
         _check_spec(f"column {column}" if short_form else f"tables.{name}.columns.{column}", spec)
     unknown = sorted(set(columns) - set(table.names))
     if unknown:
         raise MappingError(f"mapping for {name} names columns that {name} does not have: {', '.join(unknown)}")
-    columns = {column: _without_empty_default(spec) for column, spec in columns.items()}
     for column, spec in columns.items():
         kind = table.column(column).type
         if isinstance(spec, dict) and "multiply" in spec and kind not in ("float", "int"):
@@ -347,7 +341,6 @@ def _drop(body: dict) -> tuple[str, ...]:
 
 
 def _short_form(name: str, spec: dict) -> TableMapping:
-    _known_short_form_keys(spec)
     columns: dict[str, Any] = {}
     for src, dst in _text_pairs(spec.get("rename"), "rename", "rename: {Kundennummer: customer_id}").items():
         if dst in columns:  # else the later one would win without a word
@@ -433,8 +426,6 @@ def _check_date_format(where: str, date_format: str, default: Any) -> None:
         raise MappingError(
             f"the date_format {date_format!r} of {where} has no % code; write it as strptime codes, such as '%d.%m.%Y'"
         )
-    if default in _NOTHING:
-        default = None
     try:
         parsed = duckdb.execute("SELECT try_strptime(?, ?)", [str(default or ""), date_format]).fetchone()[0]
     except duckdb.Error as exc:
@@ -480,11 +471,9 @@ def _refuse_hidden_column(name: str, spec: Any, source_name: str) -> None:
     something else would hide the file's own values without a word: one sentence instead."""
     spec = {"column": spec} if isinstance(spec, str) else spec
     kind = next((k for k in _KINDS if k in spec), None)
-    if kind is None:
-        return  # _column names what is wrong with it
-    reads = [spec[kind]] if kind == "column" else ([] if kind == "constant" else list(spec[kind]))
-    if name in reads:
-        return
+    if kind is None or name in _reads(spec):
+        return  # (no kind: _column names what is wrong with it)
+    reads = sorted(_reads(spec))
     what = f"the constant {spec[kind]!r}" if kind == "constant" else f"{kind} {', '.join(map(repr, reads))}"
     raise MappingError(
         f"{source_name} has a column {name}, and the mapping fills {name} from {what}; keep one, or leave the "

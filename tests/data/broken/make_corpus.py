@@ -761,12 +761,12 @@ def mappings() -> None:
         "unknown_table": ("tables: {clients: {columns: {customer_id: Kunde}}}\n", "clients"),
         "missing_source_column": ("rename: {Kundennummer: customer_id}\n", "Kundennummer"),
         "invalid_yaml": ("rename: {Kunde: customer_id\n", "not valid YAML"),
-        "unknown_key": ("renames: {Kunde: customer_id}\n", "unknown mapping keys"),
+        "unknown_key": ("renames: {Kunde: customer_id}\n", "the mapping has unknown key: renames; it takes source"),
         "repeated_keys_bad": ("rename: {Kunde: customer_id}\nrepeated_keys: sometimes\n", "repeated_keys"),
         "null_values_text": ("source: {null_values: NA}\nrename: {Kunde: customer_id}\n", "null_values"),
         "values_list": ("rename: {Kunde: customer_id}\nvalues: [a, b]\n", "values must be a mapping"),
         "not_a_mapping": ("- Kunde\n- customer_id\n", "must be a YAML mapping"),
-        "encoding_number": ("source: {encoding: 8}\nrename: {Kunde: customer_id}\n", "source.encoding"),
+        "encoding_number": ("source: {encoding: 8}\nrename: {Kunde: customer_id}\n", "unknown encoding '8'"),
         # a misspelt key would be ignored and the file read another way than meant: each level names it
         "source_key_misspelt": (
             "source: {delimeter: ';'}\nrename: {Kunde: customer_id}\n",
@@ -842,7 +842,7 @@ def mappings() -> None:
         "all",
         exit=2,
         mapping="tabels: {customers: {columns: {customer_id: Kunde}}}\n",
-        message="unknown mapping keys: tabels",
+        message="the mapping has unknown key: tabels; it takes source, rename",
     )
     # the short form keeps a column named as salesintel names it: filling it from another hides its values
     case(
