@@ -6,6 +6,9 @@
   once); ``--wait SECONDS`` anywhere on the command line sets it.
 - ``SALESINTEL_MEMORY_LIMIT``: the most memory the embedded DuckDB may hold before it spills to disk, in
   DuckDB's units (``8GB``, ``512MB``); default DuckDB's own, 80% of the machine's memory (docs/scale.md).
+- ``SALESINTEL_SQL_CACHE``: the folder where statements compiled by one command are kept for the next (default
+  ``$XDG_CACHE_HOME/salesintel/sql``, else ``~/.cache/salesintel/sql``); ``off`` keeps them for the process
+  only (salesintel/store/compiled.py).
 - ``SALESINTEL_PLUGINS``: comma-separated modules with analyses of your own, imported with the built-in
   ones (docs/writing-an-analysis.md).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 from salesintel.errors import UserInputError
 
@@ -23,6 +27,7 @@ ENV_KEEP_RUNS = "SALESINTEL_KEEP_RUNS"
 DEFAULT_KEEP_RUNS = 10
 ENV_WAIT = "SALESINTEL_WAIT"
 ENV_MEMORY_LIMIT = "SALESINTEL_MEMORY_LIMIT"
+ENV_SQL_CACHE = "SALESINTEL_SQL_CACHE"
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -50,6 +55,29 @@ def open_wait() -> float:
     True
     """
     return float(_number(ENV_WAIT, float, 0.0, minimum=0, shown="--wait"))
+
+
+def sql_cache_folder() -> Path | None:
+    """Where compiled statements are kept across commands ($SALESINTEL_SQL_CACHE), or None when it is ``off``.
+
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"SALESINTEL_SQL_CACHE": "off"}):
+    ...     sql_cache_folder() is None
+    True
+    >>> with mock.patch.dict("os.environ", {"SALESINTEL_SQL_CACHE": "", "XDG_CACHE_HOME": "/c"}):
+    ...     sql_cache_folder().as_posix()
+    '/c/salesintel/sql'
+    """
+    raw = os.environ.get(ENV_SQL_CACHE, "").strip()
+    if raw.lower() == "off":
+        return None
+    if raw:
+        return Path(raw).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    try:
+        return (Path(base) if base else Path.home() / ".cache") / "salesintel" / "sql"
+    except RuntimeError:  # no home folder (a service account): kept for the process only
+        return None
 
 
 #: the smallest memory limit accepted (a typo such as 0GB or 1KB); DuckDB needs more for most work, and says so

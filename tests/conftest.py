@@ -10,6 +10,7 @@ machine's binaries (``scripts/postgres.py``); when neither is there its cases ar
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -28,6 +29,14 @@ DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import postgres as postgres_service  # noqa: E402 - scripts/ is not a package
+
+# compiled statements are kept in a folder of the session's own, not the user's cache, and every statement
+# found kept is compiled again and compared with it (salesintel/store/compiled.py): the whole suite, its CLI
+# subprocesses included, checks the cache
+_SQL_CACHE = tempfile.mkdtemp(prefix="salesintel-sql-")
+atexit.register(shutil.rmtree, _SQL_CACHE, ignore_errors=True)
+os.environ["SALESINTEL_SQL_CACHE"] = _SQL_CACHE
+os.environ["SALESINTEL_SQL_CACHE_VERIFY"] = "1"
 
 # Spark joins the matrix when asked for (make test-spark): a local session is slow to start and slow on small data
 SPARK = "spark" in os.environ.get("SALESINTEL_TEST_ENGINES", "")
