@@ -14,7 +14,7 @@ while the statement does not:
   shape keeps their order of first appearance, and a kept tree gets this statement's names back;
 - the connection a table belongs to (a statement reads the same whatever object holds the connection).
 
-A graph holding anything that does not write itself out exactly (an object of an unknown class, a set, a
+A graph holding anything that does not write itself out exactly (an object of a class not known here, a
 Python function) has no shape and is compiled each time, as is a statement with parameters. Kept trees
 are sqlglot's own pickles, read back by an unpickler that makes nothing but sqlglot expressions, from a
 folder that only this user can write to. The key carries the versions of Ibis, sqlglot and Python, and
@@ -59,6 +59,13 @@ VOLATILE_NAME = re.compile(r"^(_[a-z]+_[0-9a-f]{8,32}|ibis_[a-z]+_memtable_[a-z0
 
 _PLAIN = (str, int, float, bool, bytes, type(None), Decimal, datetime.date, datetime.time, datetime.timedelta)
 _PLAIN += (uuid.UUID,)
+
+
+def keep_compiled(con: Any) -> None:
+    """Make the Ibis connection ``con`` keep what it compiles (``$SALESINTEL_SQL_CACHE``, in memory if off)."""
+    from salesintel.config import sql_cache_folder
+
+    con.compiler = CachedCompiler(type(con).compiler, sql_cache_folder())
 
 
 class _NoShape(Exception):

@@ -8,10 +8,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterator
 
-from salesintel.config import ENV_MEMORY_LIMIT, memory_limit, sql_cache_folder
+from salesintel.config import ENV_MEMORY_LIMIT, memory_limit
 from salesintel.errors import StoreBusy, UserInputError
 from salesintel.lazy import lazy
-from salesintel.store.compiled import CachedCompiler
+from salesintel.store.compiled import keep_compiled
 from salesintel.store.engine import Engine
 
 ibis = lazy("ibis")
@@ -37,7 +37,7 @@ def connect_duckdb(target: str, *, wait: float = 0.0) -> "ibis.BaseBackend":
     # table, not a probing one: the sequential-rules pair count runs 1.7x faster (docs/performance.md)
     con.raw_sql("SET perfect_ht_threshold = 22")
     # a statement compiled by an earlier command is not compiled again (0.15 s of a 2 s load)
-    con.compiler = CachedCompiler(type(con).compiler, sql_cache_folder())
+    keep_compiled(con)
     return con
 
 

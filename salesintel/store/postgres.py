@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from salesintel.errors import UserInputError
 from salesintel.lazy import lazy
+from salesintel.store.compiled import keep_compiled
 from salesintel.store.engine import Engine, safe_url
 
 ibis = lazy("ibis")
@@ -36,6 +37,7 @@ class PostgresEngine(Engine):
             reason = reason.replace(secret, "***") if secret else reason  # never echo a password back
             raise UserInputError(f"cannot connect to {safe_url(url)}: {reason}") from None
         self.con.raw_sql("SET TIME ZONE 'UTC'")
+        keep_compiled(self.con)  # a command does not compile again what an earlier one did
         _analyze_cached_tables(self.con)
 
     def execute(self, sql: str, params=()) -> None:

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from salesintel.errors import UserInputError
 from salesintel.lazy import lazy
+from salesintel.store.compiled import keep_compiled
 from salesintel.store.engine import Engine, bare_name
 
 ibis = lazy("ibis")
@@ -97,6 +98,7 @@ class SparkEngine(Engine):
             self.session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`").collect()
             self.session.catalog.setCurrentDatabase(database)
         self.con = ibis.pyspark.connect(self.session)
+        keep_compiled(self.con)  # a command does not compile again what an earlier one did
 
     # -- statements --------------------------------------------------------------------------------
     def execute(self, sql: str, params=()) -> None:
