@@ -120,10 +120,23 @@ def test_a_kept_file_that_would_run_code_is_refused_and_compiled_afresh(tmp_path
     folder = con.compiler._folder
     (folder / key).write_bytes(pickle.dumps(_Planted()))
     assert con.compile(expr) == ibis.duckdb.connect().compile(expr)
-    (folder / key).write_bytes(pickle.dumps((("_chk_00000000aa",), pickle.dumps(_Planted()))))
+    (folder / key).write_bytes(pickle.dumps((key, ("_chk_00000000aa",), pickle.dumps(_Planted()))))
     fresh = _connect(tmp_path / "sql")
     assert fresh.compile(expr) == ibis.duckdb.connect().compile(expr)
     assert not (tmp_path / "planted").exists() and fresh.compiler.hits == 0
+
+
+def test_a_kept_file_copied_over_another_statement_s_is_not_taken_for_it(tmp_path: Path) -> None:
+    con = _connect(tmp_path)
+    t = _table(con, "_chk_00000000aa")
+    web, shop = t.mutate(channel=ibis.literal("web")), t.mutate(channel=ibis.literal("shop"))
+    con.compile(web), con.compile(shop)
+    qualname = type(con.compiler._compiler).__qualname__
+    key_web, key_shop = (statement_shape(e, None, qualname)[0] for e in (web, shop))
+    folder = con.compiler._folder
+    (folder / key_web).write_bytes((folder / key_shop).read_bytes())
+    fresh = _connect(tmp_path)
+    assert "'web'" in fresh.compile(web) and fresh.compiler.hits == 0
 
 
 def test_what_does_not_write_itself_out_exactly_is_compiled_each_time(tmp_path: Path) -> None:

@@ -18,7 +18,9 @@ app = typer.Typer(
     help="Sales and customer intelligence on your own data.\n\nExample: salesintel demo && salesintel show profiles"
     "\n\nAdd --debug to any command to see the traceback of an unexpected error, and --wait SECONDS to wait"
     " that long for a database another salesintel process (a load or analysis) holds. SALESINTEL_MEMORY_LIMIT=8GB"
-    " caps the memory of the embedded DuckDB (default 80% of the machine; the rest spills to disk).",
+    " caps the memory of the embedded DuckDB (default 80% of the machine; the rest spills to disk)."
+    " SALESINTEL_SQL_CACHE=off stops keeping compiled statements for the next command (default folder"
+    " ~/.cache/salesintel/sql; a path keeps them there).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

@@ -17,7 +17,8 @@ while the statement does not:
 A graph holding anything that does not write itself out exactly (an object of a class not known here, a
 Python function) has no shape and is compiled each time, as is a statement with parameters. Kept trees
 are sqlglot's own pickles, read back by an unpickler that makes nothing but sqlglot expressions, from a
-folder that only this user can write to. The key carries the versions of Ibis, sqlglot and Python, and
+folder (made 0700) that only this user can write to; each file carries its key, so a file copied over
+another is not taken for it. The key carries the versions of Ibis, sqlglot and Python, and
 the SQL options of Ibis, so an upgrade compiles afresh.
 
 >>> import ibis
@@ -32,6 +33,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import enum
 import hashlib
@@ -127,14 +129,18 @@ class CachedCompiler:
         path = self._folder / key
         try:
             data = path.read_bytes()
-            names, tree = _load_tree(data)  # the envelope: a tuple of names and bytes, no class in it
-            os.utime(path)  # recently used: kept when the folder is pruned
+            # the envelope: the key, the names and the tree's bytes, no class in it
+            own_key, names, tree = _load_tree(data)
         except FileNotFoundError:
             return None
         except Exception:  # a torn or foreign file: compile, and write it again
             return None
+        if own_key != key:  # a file copied or renamed into place: it is another statement's
+            return None
         if not (isinstance(names, tuple) and all(isinstance(n, str) for n in names) and isinstance(tree, bytes)):
             return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: kept when the folder is pruned
         self._remember(key, (names, tree))
         return names, tree
 
@@ -146,7 +152,7 @@ class CachedCompiler:
             return
         self._remember(key, (names, data))
         if self._folder is not None:
-            self._write(key, pickle.dumps((names, data), protocol=pickle.HIGHEST_PROTOCOL))
+            self._write(key, pickle.dumps((key, names, data), protocol=pickle.HIGHEST_PROTOCOL))
 
     def _remember(self, key: str, kept: tuple[tuple[str, ...], bytes]) -> None:
         self._memory[key] = kept
