@@ -43,6 +43,7 @@ import pickle
 import re
 import sys
 import tempfile
+import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -85,6 +86,7 @@ class CachedCompiler:
         self._folder = _private_folder(folder / _versions_tag()) if folder is not None else None
         self._memory: OrderedDict[str, tuple[tuple[str, ...], bytes]] = OrderedDict()
         self._written = 0
+        self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
@@ -120,10 +122,11 @@ class CachedCompiler:
 
     # -- where trees are kept ----------------------------------------------------------------------
     def _kept(self, key: str) -> tuple[tuple[str, ...], bytes] | None:
-        kept = self._memory.get(key)
-        if kept is not None:
-            self._memory.move_to_end(key)
-            return kept
+        with self._lock:  # a server's threads may share a connection
+            kept = self._memory.get(key)
+            if kept is not None:
+                self._memory.move_to_end(key)
+                return kept
         if self._folder is None:
             return None
         path = self._folder / key
@@ -155,9 +158,10 @@ class CachedCompiler:
             self._write(key, pickle.dumps((key, names, data), protocol=pickle.HIGHEST_PROTOCOL))
 
     def _remember(self, key: str, kept: tuple[tuple[str, ...], bytes]) -> None:
-        self._memory[key] = kept
-        while len(self._memory) > KEPT_IN_MEMORY:
-            self._memory.popitem(last=False)
+        with self._lock:
+            self._memory[key] = kept
+            while len(self._memory) > KEPT_IN_MEMORY:
+                self._memory.popitem(last=False)
 
     def _write(self, key: str, data: bytes) -> None:
         try:  # written whole, then renamed: a reader never sees half a file
