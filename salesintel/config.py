@@ -67,6 +67,9 @@ def sql_cache_folder() -> Path | None:
     >>> with mock.patch.dict("os.environ", {"SALESINTEL_SQL_CACHE": "", "XDG_CACHE_HOME": "/c"}):
     ...     sql_cache_folder().as_posix()
     '/c/salesintel/sql'
+    >>> with mock.patch.dict("os.environ", {"SALESINTEL_SQL_CACHE": "", "XDG_CACHE_HOME": "rel", "HOME": "/h"}):
+    ...     sql_cache_folder().as_posix()
+    '/h/.cache/salesintel/sql'
     """
     raw = os.environ.get(ENV_SQL_CACHE, "").strip()
     if raw.lower() == "off":
@@ -74,6 +77,7 @@ def sql_cache_folder() -> Path | None:
     if raw:
         return Path(raw).expanduser()
     base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    base = base if os.path.isabs(base) else ""  # a relative one is to be ignored (the XDG base directory spec)
     try:
         return (Path(base) if base else Path.home() / ".cache") / "salesintel" / "sql"
     except RuntimeError:  # no home folder (a service account): kept for the process only

@@ -51,6 +51,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from salesintel.config import sql_cache_folder
+
 #: set (to anything) to compile every statement found kept as well and fail where the two differ (the tests)
 ENV_VERIFY = "SALESINTEL_SQL_CACHE_VERIFY"
 #: trees kept in memory per process
@@ -60,14 +62,24 @@ KEPT_ON_DISK = 1000
 #: a temporary table of salesintel's (``_chk_`` and ten hex digits) or an Ibis in-memory table
 VOLATILE_NAME = re.compile(r"^(_[a-z]+_[0-9a-f]{8,32}|ibis_[a-z]+_memtable_[a-z0-9]{20,32})$")
 
-_PLAIN = (str, int, float, bool, bytes, type(None), Decimal, datetime.date, datetime.time, datetime.timedelta)
-_PLAIN += (uuid.UUID,)
+#: values whose repr writes them out exactly, and whose type name tells them apart (1, 1.0, True, '1')
+_PLAIN = (
+    str,
+    int,
+    float,
+    bool,
+    bytes,
+    type(None),
+    Decimal,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    uuid.UUID,
+)
 
 
 def keep_compiled(con: Any) -> None:
     """Make the Ibis connection ``con`` keep what it compiles (``$SALESINTEL_SQL_CACHE``, in memory if off)."""
-    from salesintel.config import sql_cache_folder
-
     con.compiler = CachedCompiler(type(con).compiler, sql_cache_folder())
 
 
@@ -215,8 +227,7 @@ class _ShapeWriter:
         self.datashape = DataShape
         self.lines: list[str] = []
         self.names: list[str] = []
-        self._seen: dict[int, int] = {}
-        self._keep_alive: list[Any] = []  # ids stay unique while the graph is walked
+        self._seen: dict[int, int] = {}  # by id: every node stays alive, held by the root, while it is walked
 
     def node(self, op: Any) -> int:
         at = self._seen.get(id(op))
@@ -229,7 +240,6 @@ class _ShapeWriter:
             line = f"table {self._name(op.name)} {self.value(op.schema)} {self.value(op.namespace)}"
         else:
             line = f"{self._class(op)}({', '.join(self.value(a) for a in op.__args__)})"
-        self._keep_alive.append(op)
         self._seen[id(op)] = len(self.lines)
         self.lines.append(line)
         return len(self.lines) - 1
