@@ -219,3 +219,37 @@ def _hold(db: Path, *, seconds: float) -> subprocess.Popen:
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+def test_a_process_killed_while_spilling_leaves_no_spill_files_behind(tmp_path: Path) -> None:
+    """A process killed while DuckDB spills (out of memory, or stopped) leaves its spill files, which DuckDB
+    does not remove when the file is opened again; the next salesintel process to open it does."""
+    db = tmp_path / "spill.duckdb"
+    Store.open(str(db)).close()
+    spilling = textwrap.dedent(
+        f"""
+        from salesintel.store import Store
+        store = Store.open({str(db)!r})
+        store.con.raw_sql("SET memory_limit = '20MB'; SET threads = 1")
+        store.con.raw_sql(
+            "SELECT count(*) FROM (SELECT md5(i::VARCHAR) AS m FROM range(20000000) t(i) ORDER BY m)"
+        ).fetchall()
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", spilling])
+    folder = Path(f"{db}.tmp")
+    try:
+        deadline = time.monotonic() + 120
+        while not list(folder.glob("duckdb_temp_*")):
+            assert process.poll() is None and time.monotonic() < deadline, "the query never spilled"
+            time.sleep(0.05)
+        time.sleep(0.3)  # more than one file written
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert list(folder.glob("duckdb_temp_*"))  # what the kill left
+    opened = subprocess.run(
+        [*SALESINTEL, "runs", "--db", str(db)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert "Traceback" not in opened.stderr, opened.stderr
+    assert not folder.exists()

@@ -801,6 +801,18 @@ def _problem_rejects(bad_rows: ir.Table, problems: list[str], target: schema.Tab
     )
 
 
+def _this_load(staging, report: LoadReport) -> ir.Table:
+    """A temporary table of ``staging`` with one row naming the load a reject comes from: its table, source
+    file, time and load id."""
+    row = {
+        "table_name": pa.array([report.table], pa.string()),
+        "source_file": pa.array([report.source_file], pa.string()),
+        "rejected_at": pa.array([now_utc()], pa.timestamp("us")),
+        "load_id": pa.array([report.load_id], pa.string()),
+    }
+    return create_from_arrow(staging, f"_load_{uuid.uuid4().hex[:10]}", pa.table(row))
+
+
 class _PendingRejects:
     """The rejects of a load's tables, written to ``rejects`` together when the last table is done (earlier
     rejects are kept as history: :func:`_close_resolved` closed those this load replaces), and the
@@ -819,12 +831,9 @@ class _PendingRejects:
     def add(self, rejects: ir.Table | None, report: LoadReport) -> None:
         if rejects is None or not report.rejected:
             return
-        rows = rejects.mutate(
-            table_name=ibis.literal(report.table),
-            source_file=ibis.literal(report.source_file),
-            rejected_at=ibis.literal(now_utc()),
-            load_id=ibis.literal(report.load_id),
-        )
+        # what names this load comes from a one-row temporary table, not from literals: the statement then
+        # has the same shape at every load and its compiled form is kept (salesintel/store/compiled.py)
+        rows = rejects.cross_join(self.keep(_this_load(self.staging, report)))
         # every table's rejects in the columns and types of ``rejects``, so that they go in as one
         stored = self.store.table("rejects").schema()
         rows = rows.select(**{c: (rows[c] if c in rows.columns else ibis.null()).cast(stored[c]) for c in stored.names})

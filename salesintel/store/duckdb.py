@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager, suppress
@@ -38,7 +39,41 @@ def connect_duckdb(target: str, *, wait: float = 0.0) -> "ibis.BaseBackend":
     con.raw_sql("SET perfect_ht_threshold = 22")
     # a statement compiled by an earlier command is not compiled again (0.15 s of a 2 s load)
     keep_compiled(con)
+    if target != ":memory:":
+        _remove_stale_spill(con)
     return con
+
+
+#: the databases whose spill folder this process has looked at (see _remove_stale_spill)
+_SPILL_CHECKED: set[str] = set()
+_SPILL_LOCK = threading.Lock()
+
+
+def _remove_stale_spill(con: "ibis.BaseBackend") -> int:
+    """Remove what a killed process left in the database's spill folder; the number of files removed.
+
+    DuckDB removes its spill files when it closes, but a process killed while spilling (out of memory, or
+    stopped) leaves them, gigabytes of them, and DuckDB does not remove them when the file is opened again.
+    Only this process can hold the file now (DuckDB lets one process at a time open it for writing), so the
+    files are stale the first time this process opens it; after that a connection of this process may be
+    spilling into them, and they are left alone.
+    """
+    [(folder,)] = con.con.execute("SELECT current_setting('temp_directory')").fetchall()
+    if not folder:
+        return 0
+    folder = Path(folder).resolve()
+    with _SPILL_LOCK:
+        if str(folder) in _SPILL_CHECKED:
+            return 0
+        _SPILL_CHECKED.add(str(folder))
+    removed = 0
+    for stale in folder.glob("duckdb_temp_*") if folder.is_dir() else ():
+        with suppress(OSError):
+            stale.unlink()
+            removed += 1
+    with suppress(OSError):
+        folder.rmdir()  # only when nothing else is in it
+    return removed
 
 
 def _limit_memory(con: "ibis.BaseBackend", limit: str | None) -> None:

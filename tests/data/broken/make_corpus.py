@@ -820,6 +820,11 @@ def mappings() -> None:
             "source: {columns: [a, b]}\nrename: {Kunde: customer_id}\n",
             "source.columns names the columns of a file without a header",
         ),
+        # YAML takes no tab to indent or after a colon; PyYAML's own words name a token, not the tab
+        "tab_indented": (
+            "rename:\n\tKunde: customer_id\n",
+            "not valid YAML at line 2, column 1: a tab stands where YAML takes spaces only",
+        ),
         "date_format_no_code": (
             "rename: {Kunde: customer_id}\ndates: {created_at: YYYY-MM-DD}\n",
             "has no % code; write it as strptime codes",
