@@ -61,6 +61,14 @@ def test_export_keeps_microseconds(tmp_path: Path, fmt: str) -> None:
     assert "04:30:00.123456" in (tmp_path / f"out.{fmt}").read_text()
 
 
+def test_csv_export_writes_yes_no_as_true_and_false(tmp_path: Path) -> None:
+    """As DuckDB, PostgreSQL and the JSON export write them; a missing value stays empty."""
+    store = Store.open(str(tmp_path / "s.duckdb"))
+    rows = ibis.memtable(pa.table({"rep_id": ["R1", "R2", "R3"], "active": pa.array([True, False, None])}))
+    store.export_expr(rows, tmp_path / "out.csv", "csv")
+    assert (tmp_path / "out.csv").read_text().splitlines() == ["rep_id,active", "R1,true", "R2,false", "R3,"]
+
+
 def test_a_load_frees_the_row_order_only_while_it_runs(tmp_path: Path) -> None:
     """DuckDB writes a load's rows on every thread while the order is free; the session keeps the order
     again afterwards, a refused load included, so that later queries see what they always did."""

@@ -67,12 +67,11 @@ def _remove_stale_spill(con: "ibis.BaseBackend") -> int:
             return 0
         _SPILL_CHECKED.add(str(folder))
     removed = 0
+    # the files only: DuckDB may have made the folder as it opened the file, and would not make it again
     for stale in folder.glob("duckdb_temp_*") if folder.is_dir() else ():
         with suppress(OSError):
             stale.unlink()
             removed += 1
-    with suppress(OSError):
-        folder.rmdir()  # only when nothing else is in it
     return removed
 
 
