@@ -64,3 +64,20 @@ def readable(df, output) -> tuple:
             if (df[named].astype(str) != df[col.name].astype(str)).any():
                 out[f"{col.description} name"] = df[named].fillna("").astype(str)
     return pd.DataFrame(out, index=df.index), long
+
+
+def csv_ready(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """``frame`` as a CSV file writes it: yes/no as true and false, as DuckDB, PostgreSQL and the JSON
+    outputs write them (pandas would write True and False); a missing value stays empty.
+
+    >>> print(csv_ready(pd.DataFrame({"id": [1, 2, 3], "vip": [True, False, None]})).to_csv(index=False))
+    id,vip
+    1,true
+    2,false
+    3,
+    <BLANKLINE>
+    """
+    flags = [c for c in frame.columns if pd.api.types.infer_dtype(frame[c], skipna=True) == "boolean"]
+    if not flags:
+        return frame
+    return frame.assign(**{c: frame[c].map({True: "true", False: "false"}) for c in flags})

@@ -35,6 +35,13 @@ def test_load_check_export_round_trip(tmp_path: Path) -> None:
     target = tmp_path / "rejects.csv"
     exp = run("export", "rejects", "--db", db, "-o", str(target))
     assert exp.returncode == 0 and "boss" in target.read_text()
+    # the load's hint runs as printed: it names the database given
+    [hint] = [line for line in out.stderr.splitlines() if "see why with: " in line]
+    shown = run(*hint.split("see why with: salesintel ")[1].split())
+    assert shown.returncode == 0 and "boss" in shown.stdout, shown.stderr
+    # every CSV output writes yes/no as true and false, as the export does
+    listed = run("schema", "--format", "csv").stdout.splitlines()
+    assert "customers,customer_id,string,true,,Your identifier of the customer or prospect." in listed
 
 
 def test_user_errors_are_one_line_with_exit_code_2(tmp_path: Path) -> None:

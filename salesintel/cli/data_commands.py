@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -14,7 +15,7 @@ from salesintel.cli.options import Db, Format, Limit, check_format
 from salesintel.cli.output import message, progress, render
 from salesintel.errors import NothingLoaded, TooManyRejects, UserInputError
 from salesintel.lazy import lazy
-from salesintel.store import Store
+from salesintel.store import Store, safe_url
 
 pd = lazy("pandas")
 
@@ -66,6 +67,8 @@ def load(
             bar.advance()
     if reports:
         render(pd.DataFrame([r.as_row() for r in reports]), fmt, title="Loaded")
+        # the hints name the database given, so that they run as printed (a password masked)
+        on_db = f" --db {shlex.quote(safe_url(db))}" if db else ""
         for r in reports:
             if r.attributes:
                 kept = ", ".join(f"{name} ({type_})" for name, type_ in r.attributes.items())
@@ -87,12 +90,12 @@ def load(
                 message(
                     f"note: {r.rejected:,} {r.table} {'row' if r.rejected == 1 else 'rows'} of "
                     f"{Path(r.source_file).name} {'was' if r.rejected == 1 else 'were'} refused; "
-                    f"see why with: salesintel rejects --table {r.table}"
+                    f"see why with: salesintel rejects --table {r.table}{on_db}"
                 )
             for col, n in r.orphans.items():
                 message(
                     f"note: {n:,} {r.table} {'row references' if n == 1 else 'rows reference'} a {col} that is not "
-                    "loaded yet (kept; see salesintel check)"
+                    f"loaded yet (kept; see salesintel check{on_db})"
                 )
     if failures:
         raise typer.Exit(2)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from salesintel.formatting import csv_ready
 from salesintel.lazy import lazy
 
 pd = lazy("pandas")
@@ -24,7 +25,7 @@ def render(df: pd.DataFrame, fmt: str = "table", *, title: str | None = None) ->
     """Print ``df`` as a rich table, CSV, one JSON document (an array of records) or JSON lines."""
     if fmt == "csv":
         buf = io.StringIO()
-        df.to_csv(buf, index=False, date_format="%Y-%m-%d %H:%M:%S")
+        csv_ready(df).to_csv(buf, index=False, date_format="%Y-%m-%d %H:%M:%S")
         sys.stdout.write(buf.getvalue())
     elif fmt == "json":
         sys.stdout.write(df.to_json(orient="records", date_format="iso", date_unit="us", indent=1) + "\n")

@@ -2,9 +2,10 @@
 does not name (industry, company size, plan, job, loyalty tier ...) are kept as typed columns of that table.
 
 - The type is the stored one when the attribute exists already; else the one the mapping declares
-  (``attributes: {balance: float}``); else inferred from the values: int, float, bool or timestamp when every
+  (``attributes: {balance: float}``); else inferred from the values: int, float or timestamp when every
   non-empty value parses as one (never when a value has a leading zero or more than 18 digits, which a number
-  would change), otherwise string.
+  would change), bool when every one is true, false, yes or no (not single letters: ``F`` may mean female),
+  otherwise string.
 - A mapping drops a column on purpose with ``drop: [column]``; the load summary says what was kept and dropped.
 - Extra columns of the other tables are not stored, and the load summary says so (``ignored``).
 - Every attribute is recorded in the ``custom_attributes`` system table (``salesintel schema`` lists them).

@@ -176,7 +176,7 @@ def load_mapping(path: Path, table: str | None, overrides: SourceOptions | None 
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         if "'\\t'" in problem:  # PyYAML's "found character '\t' that cannot start any token"
-            problem = "a tab stands where YAML takes spaces only (to indent, and after ':' or '-')"
+            problem = "a tab stands where YAML takes spaces only; replace it with spaces"
         raise MappingError(f"mapping {Path(path).name} is not valid YAML{where}: {problem}") from None
     if not isinstance(spec, dict):
         raise MappingError(f"mapping {Path(path).name} must be a YAML mapping of keys to values")

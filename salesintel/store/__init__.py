@@ -24,6 +24,7 @@ import pyarrow as pa
 from salesintel import schema
 from salesintel.config import database_url, open_wait
 from salesintel.errors import NotFound, UserInputError
+from salesintel.formatting import csv_ready
 from salesintel.lazy import lazy
 from salesintel.store.engine import safe_url
 
@@ -314,10 +315,7 @@ def _batch_text(batch: pa.RecordBatch | None, schema_: pa.Schema, fmt: str, *, f
     table = pa.Table.from_batches([batch], schema_) if batch is not None else schema_.empty_table()
     frame = table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if pa.types.is_integer(t) else None)
     if fmt == "csv":
-        # yes/no as DuckDB, PostgreSQL and the JSON export write them (pandas would write True and False)
-        for name in frame.columns[[pa.types.is_boolean(t) for t in schema_.types]]:
-            frame[name] = frame[name].map({True: "true", False: "false"})
-        return frame.to_csv(index=False, header=first)
+        return csv_ready(frame).to_csv(index=False, header=first)
     if not len(frame):
         return ""
     text = frame.to_json(orient="records", lines=True, date_format="iso", date_unit="us")
