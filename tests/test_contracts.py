@@ -211,6 +211,34 @@ def test_old_runs_are_kept_read_back_and_pruned(tmp_path, company, monkeypatch) 
     assert int(top.count().execute()) <= 2
 
 
+def test_a_second_run_keeps_the_first_one_s_rows_readable(tmp_path, company) -> None:
+    """Every analysis run twice appends to its result tables: nothing is renamed aside (a declared
+    timestamp read back with its precision once did that at every run, and the earlier runs' rows could
+    no longer be shown), and each run's rows read back."""
+    store = _store(tmp_path / "twice.duckdb", company)
+    first = {name: runner.run(store, name, as_of=AS_OF) for name in NAMES}
+    second = {name: runner.run(store, name, as_of=AS_OF) for name in NAMES}
+    assert not [t for t in store.list_tables() if "__v" in t]
+    for name in NAMES:
+        analysis = registry.get(name)
+        if first[name].record.status not in results.KEPT_STATUSES:
+            continue
+        for result in analysis.outputs:
+            a = results.read(store, name, result=result, run_id=first[name].record.run_id).count().execute()
+            b = results.read(store, name, result=result, run_id=second[name].record.run_id).count().execute()
+            assert a == b, (name, result)
+
+
+def test_results_renamed_aside_with_the_same_columns_are_moved_back(tmp_path, company) -> None:
+    store = _store(tmp_path / "split.duckdb", company)
+    first = runner.run(store, "profiles", as_of=AS_OF).record
+    table = registry.get("profiles").result_table("profiles")
+    store.engine.execute(f'ALTER TABLE "{table}" RENAME TO "{table}__v1"')  # what an earlier version did
+    runner.run(store, "profiles", as_of=AS_OF)
+    assert f"{table}__v1" not in store.list_tables()
+    assert results.read(store, "profiles", run_id=first.run_id).count().execute() > 0
+
+
 @pytest.mark.parametrize("kind", sorted(MODEL_CLASSES))
 def test_every_model_follows_the_estimator_contract(kind, tmp_path) -> None:
     cls = MODEL_CLASSES[kind]

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,6 +31,7 @@ from salesintel.store.engine import safe_url
 
 ibis = lazy("ibis")
 ir = lazy("ibis.expr.types")
+dt = lazy("ibis.expr.datatypes")
 
 __all__ = ["Store", "UpsertCounts", "conform_arrow", "now_utc", "open_engine", "safe_url"]
 
@@ -229,15 +231,33 @@ class Store:
     def ensure_result_table(self, name: str, schema_: ibis.Schema) -> None:
         """Create the per-run result table ``name``; one whose columns differ from ``schema_`` (written by an
         older version of the analysis) is renamed aside to ``NAME__vN`` rather than dropped."""
-        if self.has_table(name):
-            if self.con.table(name).schema() == schema_:
+        tables = set(self.con.list_tables())
+        if name in tables:
+            if same_columns(self.con.table(name).schema(), schema_):
+                self._fold_back_versions(name, tables)
                 return
             n = 1
-            while self.has_table(f"{name}__v{n}"):
+            while f"{name}__v{n}" in tables:
                 n += 1
             q = self.engine.quote
             self.engine.execute(f"ALTER TABLE {q(name)} RENAME TO {q(f'{name}__v{n}')}")
+            tables.add(f"{name}__v{n}")
         self.con.create_table(name, schema=schema_)
+        self._fold_back_versions(name, tables)
+
+    def _fold_back_versions(self, name: str, tables: set[str]) -> None:
+        """Move back the rows of ``NAME__vN`` tables whose columns are the table's own. Until the eighteenth
+        session a timestamp column read back with its precision (microseconds) did not match its declaration
+        (none), so every run renamed the results of a table with times aside, and the earlier runs' rows
+        could no longer be shown."""
+        versions = sorted(t for t in tables if re.fullmatch(re.escape(name) + r"__v\d+", t))
+        current = self.con.table(name).schema()
+        q = self.engine.quote
+        for old in versions:
+            if same_columns(self.con.table(old).schema(), current):
+                with self.transaction():
+                    self.engine.execute(f"INSERT INTO {q(name)} SELECT * FROM {q(old)}")
+                    self.engine.execute(f"DROP TABLE {q(old)}")
 
     def replace_view(self, view: str, table: str, *, run_id: str) -> None:
         """Point ``view`` at the rows of ``table`` with this ``run_id`` (the latest kept run)."""
@@ -322,6 +342,24 @@ def _batch_text(batch: pa.RecordBatch | None, schema_: pa.Schema, fmt: str, *, f
     if fmt == "jsonl":
         return text if text.endswith("\n") else text + "\n"
     return ("" if first else ",") + ",".join(text.rstrip("\n").split("\n"))
+
+
+def same_columns(stored: ibis.Schema, declared: ibis.Schema) -> bool:
+    """Whether a stored table has the declared columns: names, order and types, a time's precision aside
+    (an engine reads a declared ``timestamp`` back with its own, microseconds).
+
+    >>> same_columns(ibis.schema({"at": "timestamp(6)"}), ibis.schema({"at": "timestamp"}))
+    True
+    >>> same_columns(ibis.schema({"at": "timestamp"}), ibis.schema({"at": "date"}))
+    False
+    """
+
+    def plain(dtype: dt.DataType) -> dt.DataType:
+        return dt.Timestamp(timezone=dtype.timezone, nullable=dtype.nullable) if dtype.is_timestamp() else dtype
+
+    if stored.names != declared.names:
+        return False
+    return all(plain(a) == plain(b) for a, b in zip(stored.types, declared.types))
 
 
 def _conform(target: ir.Table, data: pa.Table | ir.Table) -> ir.Table:
