@@ -51,6 +51,7 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path: Path) -> None:
         ["load", "nosuchtable", str(bad)],
         ["load", "orders", str(tmp_path / "missing.csv")],
         ["analyze", "--as-of", "yesterday"],
+        ["analyze", "--as-of", "2025-06-30", "rules"],  # before the name: the analysis would not see it
     ):
         out = run(*args, "--db", str(tmp_path / "e.duckdb"))
         assert out.returncode == 2, (args, out.stderr)

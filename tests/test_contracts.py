@@ -290,3 +290,13 @@ def test_runs_on_a_tiny_store_without_failing(name, tmp_path) -> None:
     )
     outcome = runner.run(store, name)
     assert outcome.record.status in ("ok", "fallback", "skipped"), outcome.record.note
+
+
+def test_a_run_kept_by_an_older_version_with_other_columns_is_pointed_at(tmp_path, company) -> None:
+    store = _store(tmp_path / "older.duckdb", company)
+    first = runner.run(store, "profiles", as_of=AS_OF).record
+    table = registry.get("profiles").result_table("profiles")
+    store.engine.execute(f'ALTER TABLE "{table}" ADD COLUMN "retired" VARCHAR')  # an older version's columns
+    runner.run(store, "profiles", as_of=AS_OF)
+    with pytest.raises(Exception, match=f"in the table {table}__v1; see it with: salesintel export"):
+        results.read(store, "profiles", run_id=first.run_id)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import ibis
@@ -121,3 +122,43 @@ def test_the_duckdb_memory_limit_comes_from_the_environment(tmp_path: Path, monk
     monkeypatch.setenv("SALESINTEL_MEMORY_LIMIT", "1 gib")
     store = Store.open(str(tmp_path / "b.duckdb"))
     assert store.engine.scalar("SELECT current_setting('memory_limit')") == "1.0 GiB"
+
+
+def test_result_versions_with_the_same_columns_fold_back_kept_runs_only(store: Store) -> None:
+    """An earlier version renamed results with a time column aside at every run (the declared timestamp
+    read back with its precision): the rows of kept runs come back, those of pruned runs go with the old
+    table, and a table a view holds (PostgreSQL views follow a rename) is left as it was."""
+    name, at = "result_demo_rows", pa.array([datetime(2024, 1, 1)] * 2, pa.timestamp("us"))
+    columns = ibis.schema({"x": "int64", "at": "timestamp", "run_id": "string"})
+
+    def split(rows: pa.Table) -> None:
+        store.ensure_result_table(name, columns)
+        store.append(name, rows)
+        store.engine.execute(f'ALTER TABLE "{name}" RENAME TO "{name}__v1"')
+        store.ensure_result_table(name, columns)
+
+    split(pa.table({"x": [1, 2], "at": at, "run_id": ["kept", "pruned"]}))
+    assert store.fold_back_versions(name, lambda: ["kept"]) == [f"{name}__v1"]
+    assert store.table(name).execute()[["x", "run_id"]].values.tolist() == [[1, "kept"]]
+    assert f"{name}__v1" not in store.list_tables()
+
+    store.engine.execute(f'DROP TABLE "{name}"')
+    store.engine.execute(f'CREATE TABLE "{name}" ("x" BIGINT, "at" TIMESTAMP, "run_id" VARCHAR)')
+    store.engine.execute(f'CREATE VIEW "mine" AS SELECT * FROM "{name}"')  # a user's view
+    store.engine.execute(f'ALTER TABLE "{name}" RENAME TO "{name}__v1"')
+    store.ensure_result_table(name, columns)
+    folded = store.fold_back_versions(name, lambda: ["kept"])
+    assert (f"{name}__v1" in store.list_tables()) == (store.engine.name == "postgres") == (folded == [])
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_json_export_writes_numbers_exactly(tmp_path: Path, fmt: str) -> None:
+    """pandas' JSON writer keeps ten decimals: a p-value of 1.2e-11 came out as 0.0."""
+    import json
+
+    store = Store.open(str(tmp_path / "s.duckdb"))
+    values = [1.2e-11, 4.4e-15, 0.16265137029955387, 5.05e-101]
+    store.export_expr(ibis.memtable(pa.table({"p": values})), tmp_path / f"out.{fmt}", fmt)
+    text = (tmp_path / f"out.{fmt}").read_text()
+    rows = json.loads(text) if fmt == "json" else [json.loads(line) for line in text.splitlines()]
+    assert [r["p"] for r in rows] == values

@@ -108,8 +108,24 @@ def _run_rows(store: Store, analysis, result: str, run_id: str) -> ir.Table:
             f"the results of run {run_id} were pruned (salesintel keeps the last runs of each analysis; "
             f"set SALESINTEL_KEEP_RUNS to keep more)"
         )
-    stored = store.table(analysis.result_table(result))
-    return stored.filter(stored.run_id == run_id).drop("run_id")
+    name = analysis.result_table(result)
+    stored = store.table(name)
+    rows = stored.filter(stored.run_id == run_id)
+    if int(rows.count().execute()) == 0:
+        _in_an_older_version(store, name, run_id)
+    return rows.drop("run_id")
+
+
+def _in_an_older_version(store: Store, name: str, run_id: str) -> None:
+    """Say where a run's rows are when an older version of the analysis, with other columns, kept them in a
+    table renamed aside (``NAME__vN``); a run with no rows anywhere simply has none."""
+    for table in sorted(t for t in store.list_tables() if t.startswith(f"{name}__v")):
+        old = store.table(table)
+        if "run_id" in old.columns and int(old.filter(old.run_id == run_id).count().execute()):
+            raise NotFound(
+                f"run {run_id} was kept by an older version of the analysis, with other columns, in the table "
+                f"{table}; see it with: salesintel export {table}"
+            )
 
 
 def filter_rows(table: ir.Table, where: Where) -> ir.Table:

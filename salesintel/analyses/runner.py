@@ -266,6 +266,7 @@ def _keep(store: Store, analysis: Analysis, tables: dict, record: RunRecord) -> 
         name = analysis.result_table(result)
         schema = ibis.schema({**analysis.outputs[result].ibis_schema(), "run_id": "string"})
         store.ensure_result_table(name, schema)
+        store.fold_back_versions(name, lambda: _kept_run_ids(store, analysis.name))
         if isinstance(table, pa.Table):
             store.append(name, table.append_column("run_id", pa.array([record.run_id] * table.num_rows, pa.string())))
         else:
@@ -289,15 +290,19 @@ def _forget(store: Store, analysis: Analysis, run_ids: list[str]) -> None:
 def prune(store: Store, name: str, *, keep: int) -> int:
     """Drop the results of all but the ``keep`` newest kept runs of ``name``; returns how many runs went."""
     analysis = registry.get(name)
-    runs = store.table("analysis_runs")
-    kept = runs.filter((runs.analysis == name) & runs.status.isin(KEPT_STATUSES) & ~runs.pruned.fill_null(False))
-    ids = kept.order_by(kept.started_at.desc()).run_id.execute().tolist()
-    old = ids[keep:]
+    old = _kept_run_ids(store, name)[keep:]
     if not old:
         return 0
     _forget(store, analysis, old)
     store.update_in("analysis_runs", "run_id", old, {"pruned": True})
     return len(old)
+
+
+def _kept_run_ids(store: Store, name: str) -> list[str]:
+    """The runs of analysis ``name`` whose results are kept (not failed, not pruned), newest first."""
+    runs = store.table("analysis_runs")
+    kept = runs.filter((runs.analysis == name) & runs.status.isin(KEPT_STATUSES) & ~runs.pruned.fill_null(False))
+    return kept.order_by(kept.started_at.desc()).run_id.execute().tolist()
 
 
 def _log(store: Store, record: RunRecord, started: datetime) -> None:

@@ -21,6 +21,7 @@ from salesintel.cli.generated import (
 )
 from salesintel.cli.options import AsOf, Db, Format, Limit, check_format, parse_date
 from salesintel.cli.output import message, progress, render
+from salesintel.errors import UserInputError
 from salesintel.store import Store
 
 analyze_app = typer.Typer(
@@ -37,6 +38,14 @@ app.add_typer(analyze_app, name="analyze")
 def analyze(ctx: typer.Context, as_of: AsOf = None, db: Db = None, fmt: Format = "table") -> None:
     """Run every registered analysis with its defaults; each is kept as a new run with its status."""
     if ctx.invoked_subcommand is not None:
+        # an option before the analysis's name belongs to this command, and the analysis would not see it
+        given = [flag for flag, value in (("--as-of", as_of), ("--db", db)) if value is not None]
+        given += ["--format"] if fmt != "table" else []
+        if given:
+            raise UserInputError(
+                f"write {', '.join(given)} after the analysis's name: "
+                f"salesintel analyze {ctx.invoked_subcommand} {given[0]} ..."
+            )
         return
     check_format(fmt)
     store = Store.open(db, create=False)

@@ -13,6 +13,7 @@ from salesintel import schema
 from salesintel.cli import app, fail_if_any_failed
 from salesintel.cli.options import Db, Format, Limit, check_format
 from salesintel.cli.output import message, progress, render
+from salesintel.config import database_url
 from salesintel.errors import NothingLoaded, TooManyRejects, UserInputError
 from salesintel.lazy import lazy
 from salesintel.store import Store, safe_url
@@ -67,12 +68,12 @@ def load(
             bar.advance()
     if reports:
         render(pd.DataFrame([r.as_row() for r in reports]), fmt, title="Loaded")
-        # the hints name the database given, so that they run as printed (a password masked)
-        on_db = f" --db {shlex.quote(safe_url(db))}" if db else ""
+        # the hints name the database, so that they run as printed anywhere (a password masked)
+        on_db = f" --db {shlex.quote(safe_url(database_url(db)))}"
         for r in reports:
             if r.attributes:
                 kept = ", ".join(f"{name} ({type_})" for name, type_ in r.attributes.items())
-                message(f"note: {r.table}: kept {kept} as custom attributes (salesintel schema --db lists them)")
+                message(f"note: {r.table}: kept {kept} as custom attributes (salesintel schema{on_db} lists them)")
             if r.dropped:
                 message(f"note: {r.table}: left out {', '.join(r.dropped)}, as the mapping says (drop:)")
             if r.unused:

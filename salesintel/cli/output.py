@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from salesintel.formatting import csv_ready
+from salesintel.formatting import csv_ready, json_rows
 from salesintel.lazy import lazy
 
 pd = lazy("pandas")
@@ -28,10 +28,11 @@ def render(df: pd.DataFrame, fmt: str = "table", *, title: str | None = None) ->
         csv_ready(df).to_csv(buf, index=False, date_format="%Y-%m-%d %H:%M:%S")
         sys.stdout.write(buf.getvalue())
     elif fmt == "json":
-        sys.stdout.write(df.to_json(orient="records", date_format="iso", date_unit="us", indent=1) + "\n")
+        rows = json_rows(df)
+        sys.stdout.write("[\n" + ",\n".join(rows) + "\n]\n" if rows else "[]\n")
     elif fmt == "jsonl":
-        text = df.to_json(orient="records", lines=True, date_format="iso", date_unit="us").rstrip("\n")
-        sys.stdout.write(text + "\n" if text else "")
+        rows = json_rows(df)
+        sys.stdout.write("\n".join(rows) + "\n" if rows else "")
     else:
         table = Table(title=title, show_lines=False, header_style="bold")
         for col in df.columns:

@@ -25,7 +25,7 @@ import pyarrow as pa
 from salesintel import schema
 from salesintel.config import database_url, open_wait
 from salesintel.errors import NotFound, UserInputError
-from salesintel.formatting import csv_ready
+from salesintel.formatting import csv_ready, json_rows
 from salesintel.lazy import lazy
 from salesintel.store.engine import safe_url
 
@@ -234,30 +234,43 @@ class Store:
         tables = set(self.con.list_tables())
         if name in tables:
             if same_columns(self.con.table(name).schema(), schema_):
-                self._fold_back_versions(name, tables)
                 return
             n = 1
             while f"{name}__v{n}" in tables:
                 n += 1
             q = self.engine.quote
             self.engine.execute(f"ALTER TABLE {q(name)} RENAME TO {q(f'{name}__v{n}')}")
-            tables.add(f"{name}__v{n}")
         self.con.create_table(name, schema=schema_)
-        self._fold_back_versions(name, tables)
 
-    def _fold_back_versions(self, name: str, tables: set[str]) -> None:
-        """Move back the rows of ``NAME__vN`` tables whose columns are the table's own. Until the eighteenth
-        session a timestamp column read back with its precision (microseconds) did not match its declaration
-        (none), so every run renamed the results of a table with times aside, and the earlier runs' rows
-        could no longer be shown."""
-        versions = sorted(t for t in tables if re.fullmatch(re.escape(name) + r"__v\d+", t))
+    def fold_back_versions(self, name: str, run_ids: Callable[[], list[str]]) -> list[str]:
+        """Move the rows of the runs ``run_ids()`` names from every ``NAME__vN`` table whose columns are the
+        table's own back into ``name``, and drop that table (the rows of other runs go with it: pruned
+        runs); returns the tables moved back.
+
+        Until the eighteenth session a declared timestamp read back with its precision did not match its
+        declaration, so every run renamed the results of a table with a time column aside, where the
+        earlier runs' rows could no longer be shown. A table something depends on (a view made over it:
+        PostgreSQL views follow a renamed table) is left as it was.
+        """
+        pattern = re.escape(name) + r"__v\d+"
+        versions = sorted(t for t in self.con.list_tables() if re.fullmatch(pattern, t))
         current = self.con.table(name).schema()
+        versions = [v for v in versions if same_columns(self.con.table(v).schema(), current)]
+        if not versions or getattr(self.engine, "_in_transaction", False):
+            return []
+        ids = run_ids()
         q = self.engine.quote
+        keep = f"{q('run_id')} IN ({', '.join('?' for _ in ids)})" if ids else "FALSE"
+        folded = []
         for old in versions:
-            if same_columns(self.con.table(old).schema(), current):
+            try:
                 with self.transaction():
-                    self.engine.execute(f"INSERT INTO {q(name)} SELECT * FROM {q(old)}")
+                    self.engine.execute(f"INSERT INTO {q(name)} SELECT * FROM {q(old)} WHERE {keep}", ids)
                     self.engine.execute(f"DROP TABLE {q(old)}")
+            except Exception:  # noqa: BLE001 - rolled back: the table stays as it was, its rows with it
+                continue
+            folded.append(old)
+        return folded
 
     def replace_view(self, view: str, table: str, *, run_id: str) -> None:
         """Point ``view`` at the rows of ``table`` with this ``run_id`` (the latest kept run)."""
@@ -338,10 +351,10 @@ def _batch_text(batch: pa.RecordBatch | None, schema_: pa.Schema, fmt: str, *, f
         return csv_ready(frame).to_csv(index=False, header=first)
     if not len(frame):
         return ""
-    text = frame.to_json(orient="records", lines=True, date_format="iso", date_unit="us")
+    rows = json_rows(frame)
     if fmt == "jsonl":
-        return text if text.endswith("\n") else text + "\n"
-    return ("" if first else ",") + ",".join(text.rstrip("\n").split("\n"))
+        return "\n".join(rows) + "\n"
+    return ("" if first else ",") + ",".join(rows)
 
 
 def same_columns(stored: ibis.Schema, declared: ibis.Schema) -> bool:
