@@ -172,7 +172,7 @@ def declining_customers(
     flagged = _flag(act, params)
     people = customers.select("customer_id", "name", "owner_id", "email", "phone", "email_opt_in", "phone_opt_in")
     # typed: with no one flagged the column would be null-typed, which PostgreSQL refuses
-    ids = ibis.memtable(pa.table({"customer_id": pa.array(flagged["customer_id"].tolist(), pa.string())}))
+    ids = ibis.memtable(pa.table({"customer_id": pa.array(flagged["customer_id"], pa.string())}))
     people = people.semi_join(ids, "customer_id").execute()
     flagged = flagged.merge(people, on="customer_id", how="left")
     history = _past_responses(tasks, flagged.customer_id, as_of=as_of) if tasks is not None else None

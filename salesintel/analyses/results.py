@@ -111,15 +111,16 @@ def _run_rows(store: Store, analysis, result: str, run_id: str) -> ir.Table:
     name = analysis.result_table(result)
     stored = store.table(name)
     rows = stored.filter(stored.run_id == run_id)
-    if int(rows.count().execute()) == 0:
-        _in_an_older_version(store, name, run_id)
+    older = sorted(t for t in store.list_tables() if t.startswith(f"{name}__v"))
+    if older and int(rows.count().execute()) == 0:  # counted only where an older version kept results
+        _in_an_older_version(store, older, run_id)
     return rows.drop("run_id")
 
 
-def _in_an_older_version(store: Store, name: str, run_id: str) -> None:
+def _in_an_older_version(store: Store, older: list[str], run_id: str) -> None:
     """Say where a run's rows are when an older version of the analysis, with other columns, kept them in a
     table renamed aside (``NAME__vN``); a run with no rows anywhere simply has none."""
-    for table in sorted(t for t in store.list_tables() if t.startswith(f"{name}__v")):
+    for table in older:
         old = store.table(table)
         if "run_id" in old.columns and int(old.filter(old.run_id == run_id).count().execute()):
             raise NotFound(
